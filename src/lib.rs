@@ -1,0 +1,5 @@
+//! adsales: daily ad-revenue forecasting with the whole model lifecycle.
+//!
+//! Data flows one way: config → data → features → preprocess → models → tracking.
+
+pub mod models;

@@ -1,0 +1,165 @@
+//! The model interface every family implements, and the shared data types models see.
+//!
+//! Unfitted settings (a grid point) and fitted state are separate types: a [`Forecaster`]
+//! is a spec that can be fitted; fitting gives a [`FittedForecaster`] that forecasts from any
+//! origin with its parameters fixed. The backtest, the grid search, registration and inference
+//! only ever see these two traits, so a new family is one new module.
+
+pub mod naive;
+
+use std::ops::Range;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Errors a model can raise; each names the spec it belongs to where that helps.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The data cannot support the spec (too short, constant, singular exog, ...).
+    #[error("{spec}: {reason}")]
+    Unsupported { spec: String, reason: String },
+    /// Inputs passed at forecast time do not fit the model (missing exog, bad horizon...).
+    #[error("{0}")]
+    BadInput(String),
+    /// Numerical failure while fitting or forecasting.
+    #[error("{spec}: numerical failure: {reason}")]
+    Numerical { spec: String, reason: String },
+    /// Reading or writing a saved model.
+    #[error("model file {path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// A daily frame of named numeric columns (column-major), in the space models work in (scaled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    pub dates: Vec<NaiveDate>,
+    pub names: Vec<String>,
+    /// `cols[j][i]` = value of column `names[j]` on `dates[i]`.
+    pub cols: Vec<Vec<f64>>,
+    /// Name of the target column (one of `names`).
+    pub target: String,
+}
+
+impl Frame {
+    pub fn len(&self) -> usize {
+        self.dates.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dates.is_empty()
+    }
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+    pub fn col(&self, name: &str) -> Option<&[f64]> {
+        self.index_of(name).map(|j| self.cols[j].as_slice())
+    }
+    /// The target column.
+    pub fn target(&self) -> &[f64] {
+        self.col(&self.target).expect("Frame invariant: target column present")
+    }
+    /// Rows `range` as a new frame.
+    pub fn rows(&self, range: Range<usize>) -> Frame {
+        Frame {
+            dates: self.dates[range.clone()].to_vec(),
+            names: self.names.clone(),
+            cols: self.cols.iter().map(|c| c[range.clone()].to_vec()).collect(),
+            target: self.target.clone(),
+        }
+    }
+}
+
+/// What a model may be fitted on: rows `..train_end` of `frame`; families that early-stop
+/// (the LSTM) may also read targets in `train_end..val_end` for validation.
+#[derive(Debug, Clone, Copy)]
+pub struct FitData<'a> {
+    pub frame: &'a Frame,
+    pub train_end: usize,
+    pub val_end: Option<usize>,
+}
+
+/// Future values of exogenous columns for the steps after an origin (scaled, one vector per
+/// column, each at least `horizon` long). Which values these are (actuals for `known`
+/// columns, forecasts made at the origin for `forecast` columns) is the caller's business.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FutureInputs {
+    pub exog: Vec<(String, Vec<f64>)>,
+}
+
+impl FutureInputs {
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.exog
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A point forecast with a central prediction interval at `level`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub mean: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    pub level: f64,
+}
+
+/// How a fit went: surfaced in tracking and in the leaderboard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FitInfo {
+    pub converged: bool,
+    pub iterations: usize,
+    /// Why the optimiser stopped (or "closed form").
+    pub message: String,
+    /// Log-likelihood and information criteria, where the family has them.
+    pub llf: Option<f64>,
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
+}
+
+/// A grid point: settings that can be fitted.
+pub trait Forecaster: Send + Sync {
+    /// Family name: `seasonal_naive`, `arima`, `sarimax`, `lstm`, `mstl`.
+    fn family(&self) -> &'static str;
+    /// Human-readable spec, e.g. `ARIMA(1,0,1) trend=c`.
+    fn spec(&self) -> String;
+    /// Settings as (key, value) pairs for tracking.
+    fn params(&self) -> Vec<(String, String)>;
+    fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError>;
+}
+
+/// A fitted model: parameters fixed, forecasts from any origin.
+pub trait FittedForecaster: Send + Sync {
+    /// Forecast `horizon` steps after the last row of `history` (which is the origin).
+    /// `history` has the same columns as the frame the model was fitted on and may extend past
+    /// the fitting rows (state-space models filter the new rows; the LSTM reads its window).
+    fn forecast(
+        &self,
+        history: &Frame,
+        future: &FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError>;
+
+    /// Forecasts from many origins (`origins[k]` is the index of the last observed row) over
+    /// the same `data`. The default re-runs [`forecast`](Self::forecast) per origin; families
+    /// that can share work (one Kalman pass for all origins) override it.
+    fn forecast_origins(
+        &self,
+        data: &Frame,
+        origins: &[usize],
+        future: &dyn Fn(usize) -> FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Vec<Forecast>, ModelError> {
+        origins
+            .iter()
+            .map(|&o| self.forecast(&data.rows(0..o + 1), &future(o), horizon, level))
+            .collect()
+    }
+
+    fn info(&self) -> FitInfo;
+
+    /// Write the model's files into `dir` (parameters as JSON, weights...).
+    fn save(&self, dir: &Path) -> Result<(), ModelError>;
+}

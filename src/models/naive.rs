@@ -1,0 +1,1 @@
+//! Seasonal-naive baseline (placeholder until the foundation lands).
