@@ -2,4 +2,5 @@
 //!
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
+pub mod error;
 pub mod models;
