@@ -6,6 +6,7 @@
 //! only ever see these two traits, so a new family is one new module.
 
 pub mod naive;
+pub mod sarimax;
 
 use std::ops::Range;
 use std::path::Path;

@@ -1,0 +1,387 @@
+//! Maximum-likelihood estimation: checks on the data, objective −llf/nobs over unconstrained
+//! parameters, OPG standard errors and information criteria (statsmodels' defaults).
+
+use serde::{Deserialize, Serialize};
+
+use super::kalman;
+use super::optim::{self, Settings};
+use super::spec::{Layout, SarimaxSpec};
+use super::start::{difference, start_params};
+use super::statespace::Ssm;
+use super::transforms::{transform_params, untransform_params};
+use crate::models::ModelError;
+
+/// A fitted SARIMAX model: parameters by name and how the fit went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SarimaxFit {
+    pub spec: SarimaxSpec,
+    /// Parameter names in statsmodels' order (`intercept`, `drift`, exog, `ar.L1`, ...).
+    pub names: Vec<String>,
+    /// Constrained (model) parameter values, same order as `names`.
+    pub params: Vec<f64>,
+    /// Standard errors from the outer product of per-observation score vectors (statsmodels'
+    /// default `cov_type="opg"`); NaN where they cannot be computed.
+    pub bse: Vec<f64>,
+    pub llf: f64,
+    pub aic: f64,
+    pub bic: f64,
+    pub hqic: f64,
+    pub aicc: f64,
+    /// Number of observations, and those counted in the likelihood (nobs − burn).
+    pub nobs: usize,
+    pub nobs_effective: usize,
+    pub converged: bool,
+    pub iterations: usize,
+    pub message: String,
+}
+
+impl SarimaxFit {
+    /// Value of the parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.params[i])
+    }
+}
+
+/// Options for [`fit_with`].
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// Maximum L-BFGS iterations (statsmodels stops at 50; we go on to a tighter optimum).
+    pub maxiter: usize,
+    /// Gradient tolerance on −llf/nobs.
+    pub pgtol: f64,
+    /// Start from these constrained parameters instead of the OLS/CSS start values.
+    pub start: Option<Vec<f64>>,
+    /// Compute OPG standard errors (costs 2k extra filter passes).
+    pub std_errors: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            maxiter: 500,
+            pgtol: 1e-7,
+            start: None,
+            std_errors: true,
+        }
+    }
+}
+
+/// Checks shared by fitting and filtering: lengths and finiteness.
+pub(crate) fn check_inputs(
+    spec: &SarimaxSpec,
+    y: &[f64],
+    exog: &[&[f64]],
+    allow_missing: bool,
+) -> Result<(), ModelError> {
+    spec.validate()?;
+    if exog.len() != spec.exog.len() {
+        return Err(spec.unsupported(format!(
+            "expected {} exog column(s) {:?}, got {}",
+            spec.exog.len(),
+            spec.exog,
+            exog.len()
+        )));
+    }
+    for (name, col) in spec.exog.iter().zip(exog) {
+        if col.len() < y.len() {
+            return Err(spec.unsupported(format!(
+                "exog column {name:?} has {} values for {} observations",
+                col.len(),
+                y.len()
+            )));
+        }
+        if let Some(i) = col[..y.len()].iter().position(|v| !v.is_finite()) {
+            return Err(spec.unsupported(format!(
+                "exog column {name:?} has a non-finite value at row {i}"
+            )));
+        }
+    }
+    if let Some(i) = y
+        .iter()
+        .position(|v| v.is_infinite() || (!allow_missing && v.is_nan()))
+    {
+        return Err(spec.unsupported(format!("target has a non-finite value at row {i}")));
+    }
+    Ok(())
+}
+
+/// Checks that the data can identify the spec at all.
+fn check_identifiable(
+    spec: &SarimaxSpec,
+    l: &Layout,
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Result<(), ModelError> {
+    let n_eff = y.len().saturating_sub(l.k_diff);
+    if n_eff < l.n_params + 1 || n_eff <= l.k_ar.max(l.k_ma) {
+        return Err(spec.unsupported(format!(
+            "series too short: {} observations, {} after the d + D·s = {} differencing states, \
+             for {} parameters and lag polynomials of degree {}/{}",
+            y.len(),
+            n_eff,
+            l.k_diff,
+            l.n_params,
+            l.k_ar,
+            l.k_ma
+        )));
+    }
+    let first = y[0];
+    if y.iter().all(|v| *v == first) {
+        return Err(spec.unsupported(
+            "target is constant: the innovation variance is zero and the likelihood unbounded"
+                .into(),
+        ));
+    }
+    let dy = difference(y, l.d, l.sd, l.s);
+    if l.k_exog == 0 && dy.iter().all(|v| *v == dy[0]) && l.k_trend == 0 {
+        return Err(spec.unsupported(
+            "differenced target is constant: nothing left for the ARMA part to explain".into(),
+        ));
+    }
+    if l.k_exog > 0 {
+        // Rank of the (differenced) regressor matrix: collinear columns make β unidentified.
+        let n = y.len();
+        let mut x = Vec::with_capacity(n * l.k_exog);
+        for i in 0..n {
+            for c in exog {
+                x.push(c[i]);
+            }
+        }
+        let xm = nalgebra::DMatrix::from_row_slice(n, l.k_exog, &x);
+        let sv = xm.singular_values();
+        let smax = sv.iter().fold(0.0f64, |m, v| m.max(*v));
+        let smin = sv.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+        if !(smax > 0.0) || smin <= 1e-10 * smax {
+            return Err(spec.unsupported(format!(
+                "exog matrix {:?} is singular (columns constant zero or collinear; \
+                 condition number {:.3e})",
+                spec.exog,
+                smax / smin
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Log-likelihood at constrained parameters `params` (statsmodels' `loglike`, burn = d + D·s).
+pub fn loglike(
+    spec: &SarimaxSpec,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Result<f64, ModelError> {
+    check_inputs(spec, y, exog, true)?;
+    let l = Layout::new(spec);
+    check_params(spec, &l, params)?;
+    let ssm = Ssm::new(spec, &l, params);
+    let llf = if spec.exact_diffuse {
+        super::diffuse::loglike(&ssm, y, exog)
+    } else {
+        kalman::loglike(&ssm, y, exog, l.k_diff)
+    };
+    if llf.is_nan() {
+        return Err(spec.numerical(
+            "the Kalman filter broke down (non-stationary AR part or zero innovation variance)"
+                .into(),
+        ));
+    }
+    Ok(llf)
+}
+
+pub(crate) fn check_params(spec: &SarimaxSpec, l: &Layout, params: &[f64]) -> Result<(), ModelError> {
+    if params.len() != l.n_params {
+        return Err(spec.unsupported(format!(
+            "expected {} parameters {:?}, got {}",
+            l.n_params,
+            l.names(spec),
+            params.len()
+        )));
+    }
+    if params.iter().any(|v| !v.is_finite()) {
+        return Err(spec.unsupported("parameters must be finite".into()));
+    }
+    Ok(())
+}
+
+/// Per-observation log-likelihood (0 for burned and missing observations).
+pub fn loglike_obs(
+    spec: &SarimaxSpec,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Result<Vec<f64>, ModelError> {
+    check_inputs(spec, y, exog, true)?;
+    let l = Layout::new(spec);
+    check_params(spec, &l, params)?;
+    llf_obs_raw(spec, &l, params, y, exog)
+        .ok_or_else(|| spec.numerical("the Kalman filter broke down".into()))
+}
+
+fn llf_obs_raw(
+    spec: &SarimaxSpec,
+    l: &Layout,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Option<Vec<f64>> {
+    let ssm = Ssm::new(spec, l, params);
+    let mut out = vec![0.0; y.len()];
+    if spec.exact_diffuse {
+        super::diffuse::run(&ssm, y, exog, |t, v| out[t] = v)?;
+    } else {
+        kalman::run(&ssm, y, exog, |t, v| {
+            if t >= l.k_diff {
+                out[t] = v
+            }
+        })?;
+    }
+    Some(out)
+}
+
+/// Fit by maximum likelihood with default options.
+pub fn fit(spec: &SarimaxSpec, y: &[f64], exog: &[&[f64]]) -> Result<SarimaxFit, ModelError> {
+    fit_with(spec, y, exog, &FitOptions::default())
+}
+
+/// Fit by maximum likelihood. Errors when the data cannot support the spec; a fit that does
+/// not converge is returned with `converged = false` and the reason in `message`.
+pub fn fit_with(
+    spec: &SarimaxSpec,
+    y: &[f64],
+    exog: &[&[f64]],
+    opts: &FitOptions,
+) -> Result<SarimaxFit, ModelError> {
+    check_inputs(spec, y, exog, false)?;
+    let l = Layout::new(spec);
+    check_identifiable(spec, &l, y, exog)?;
+    let start = match &opts.start {
+        Some(s) => {
+            check_params(spec, &l, s)?;
+            s.clone()
+        }
+        None => start_params(&l, spec.trend.powers(), y, exog),
+    };
+    let mut x0 = vec![0.0; l.n_params];
+    if untransform_params(&l, &start, &mut x0).is_none() {
+        // The CSS start may sit on the boundary; zeros for the ARMA part are always valid.
+        let mut s = start.clone();
+        for v in &mut s[l.i_ar()..l.i_sigma2()] {
+            *v = 0.0;
+        }
+        s[l.i_sigma2()] = s[l.i_sigma2()].abs().max(1e-10);
+        untransform_params(&l, &s, &mut x0)
+            .ok_or_else(|| spec.numerical("start parameters cannot be transformed".into()))?;
+    }
+    let nobs = y.len() as f64;
+    let burn = l.k_diff;
+    let mut c = vec![0.0; l.n_params];
+    let objective = |x: &[f64]| -> f64 {
+        transform_params(&l, x, &mut c);
+        let ssm = Ssm::new(spec, &l, &c);
+        let llf = if spec.exact_diffuse {
+            super::diffuse::loglike(&ssm, y, exog)
+        } else {
+            kalman::loglike(&ssm, y, exog, burn)
+        };
+        if llf.is_finite() {
+            -llf / nobs
+        } else {
+            f64::INFINITY
+        }
+    };
+    let settings = Settings {
+        maxiter: opts.maxiter,
+        pgtol: opts.pgtol,
+        ..Settings::default()
+    };
+    let out = optim::minimize(objective, &x0, settings);
+    if !out.f.is_finite() {
+        return Err(spec.numerical(out.message));
+    }
+    let mut params = vec![0.0; l.n_params];
+    transform_params(&l, &out.x, &mut params);
+    let llf = loglike(spec, &params, y, exog)?;
+    let bse = if opts.std_errors {
+        opg_std_errors(spec, &l, &params, y, exog)
+    } else {
+        vec![f64::NAN; l.n_params]
+    };
+    let nobs_eff = y.len() - if spec.exact_diffuse { 0 } else { burn };
+    let k = l.n_params as f64;
+    let ne = nobs_eff as f64;
+    let aic = -2.0 * llf + 2.0 * k;
+    Ok(SarimaxFit {
+        spec: spec.clone(),
+        names: l.names(spec),
+        params,
+        bse,
+        llf,
+        aic,
+        bic: -2.0 * llf + k * ne.ln(),
+        hqic: -2.0 * llf + 2.0 * k * ne.ln().ln(),
+        aicc: if ne - k - 1.0 > 0.0 {
+            aic + 2.0 * k * (k + 1.0) / (ne - k - 1.0)
+        } else {
+            f64::INFINITY
+        },
+        nobs: y.len(),
+        nobs_effective: nobs_eff,
+        converged: out.converged,
+        iterations: out.iterations,
+        message: out.message,
+    })
+}
+
+/// OPG covariance: inverse of Σ_t s_t s_t' with s_t the gradient of the t-th log-likelihood
+/// term in the constrained parameters (central differences).
+fn opg_std_errors(
+    spec: &SarimaxSpec,
+    l: &Layout,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Vec<f64> {
+    let k = l.n_params;
+    let n = y.len();
+    let mut scores = vec![0.0; n * k];
+    let mut p = params.to_vec();
+    for i in 0..k {
+        let h = 1e-5 * params[i].abs().max(1e-2);
+        p[i] = params[i] + h;
+        let up = llf_obs_raw(spec, l, &p, y, exog);
+        p[i] = params[i] - h;
+        let dn = llf_obs_raw(spec, l, &p, y, exog);
+        p[i] = params[i];
+        match (up, dn) {
+            (Some(u), Some(d)) => {
+                for t in 0..n {
+                    scores[t * k + i] = (u[t] - d[t]) / (2.0 * h);
+                }
+            }
+            _ => return vec![f64::NAN; k],
+        }
+    }
+    let mut info = vec![0.0; k * k];
+    for t in 0..n {
+        let s = &scores[t * k..(t + 1) * k];
+        for a in 0..k {
+            for b in 0..k {
+                info[a * k + b] += s[a] * s[b];
+            }
+        }
+    }
+    let m = nalgebra::DMatrix::from_row_slice(k, k, &info);
+    let tol = 1e-15 * m.norm();
+    match m.pseudo_inverse(tol) {
+        Ok(cov) => (0..k)
+            .map(|i| {
+                let v = cov[(i, i)];
+                if v >= 0.0 { v.sqrt() } else { f64::NAN }
+            })
+            .collect(),
+        Err(_) => vec![f64::NAN; k],
+    }
+}

@@ -1,0 +1,222 @@
+//! The `arima` / `sarimax` families on the model interface, saving/loading, and the parallel
+//! grid helper.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::estimate::{SarimaxFit, fit};
+use super::forecast::{forecast, forecast_origins};
+use super::spec::SarimaxSpec;
+use crate::models::{
+    FitData, FitInfo, Forecast, Forecaster, FittedForecaster, Frame, FutureInputs, ModelError,
+};
+
+/// File written by [`FittedSarimax::save`] and read by [`load`].
+pub const PARAMS_FILE: &str = "sarimax_params.json";
+
+/// A SARIMAX grid point. `family()` is `arima` without seasonal part and exog, else `sarimax`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SarimaxForecaster {
+    pub spec: SarimaxSpec,
+}
+
+/// A fitted SARIMAX model on the model interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedSarimax {
+    pub fit: SarimaxFit,
+}
+
+/// A grid point that failed, with its spec.
+#[derive(Debug, thiserror::Error)]
+#[error("grid point {spec}: {error}")]
+pub struct GridError {
+    pub spec: SarimaxSpec,
+    #[source]
+    pub error: ModelError,
+}
+
+fn exog_cols<'a>(spec: &SarimaxSpec, frame: &'a Frame) -> Result<Vec<&'a [f64]>, ModelError> {
+    spec.exog
+        .iter()
+        .map(|name| {
+            frame.col(name).ok_or_else(|| {
+                ModelError::BadInput(format!(
+                    "{spec}: exog column {name:?} is not in the frame (columns: {:?})",
+                    frame.names
+                ))
+            })
+        })
+        .collect()
+}
+
+fn target(frame: &Frame) -> Result<&[f64], ModelError> {
+    frame.col(&frame.target).ok_or_else(|| {
+        ModelError::BadInput(format!("target column {:?} is not in the frame", frame.target))
+    })
+}
+
+impl SarimaxForecaster {
+    /// Fit on rows `..data.train_end` (concrete type; [`Forecaster::fit`] boxes it).
+    pub fn fit_concrete(&self, data: &FitData) -> Result<FittedSarimax, ModelError> {
+        let end = data.train_end.min(data.frame.len());
+        let y = &target(data.frame)?[..end];
+        let ex: Vec<&[f64]> = exog_cols(&self.spec, data.frame)?
+            .into_iter()
+            .map(|c| &c[..end])
+            .collect();
+        Ok(FittedSarimax {
+            fit: fit(&self.spec, y, &ex)?,
+        })
+    }
+}
+
+impl Forecaster for SarimaxForecaster {
+    fn family(&self) -> &'static str {
+        if !self.spec.has_seasonal() && self.spec.exog.is_empty() {
+            "arima"
+        } else {
+            "sarimax"
+        }
+    }
+    fn spec(&self) -> String {
+        self.spec.to_string()
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        let (p, d, q) = self.spec.order;
+        let (sp, sd, sq, s) = self.spec.seasonal;
+        vec![
+            ("order".into(), format!("{p},{d},{q}")),
+            ("seasonal_order".into(), format!("{sp},{sd},{sq},{s}")),
+            ("trend".into(), self.spec.trend.as_str().into()),
+            ("exog".into(), self.spec.exog.join(",")),
+        ]
+    }
+    fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        Ok(Box::new(self.fit_concrete(data)?))
+    }
+}
+
+fn to_forecast(f: super::forecast::SarimaxForecast) -> Forecast {
+    Forecast {
+        mean: f.mean,
+        lower: f.lower,
+        upper: f.upper,
+        level: f.level,
+    }
+}
+
+fn future_cols(
+    spec: &SarimaxSpec,
+    future: &FutureInputs,
+    horizon: usize,
+) -> Result<Vec<Vec<f64>>, ModelError> {
+    spec.exog
+        .iter()
+        .map(|name| match future.get(name) {
+            Some(v) if v.len() >= horizon => Ok(v[..horizon].to_vec()),
+            Some(v) => Err(ModelError::BadInput(format!(
+                "{spec}: future values of {name:?} cover {} steps, horizon is {horizon}",
+                v.len()
+            ))),
+            None => Err(ModelError::BadInput(format!(
+                "{spec}: no future values for exog column {name:?}"
+            ))),
+        })
+        .collect()
+}
+
+impl FittedForecaster for FittedSarimax {
+    /// Filters all of `history` (row 0 must be the fit frame's row 0, so the trend's time
+    /// index stays aligned), then forecasts.
+    fn forecast(
+        &self,
+        history: &Frame,
+        future: &FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
+        let spec = &self.fit.spec;
+        let y = target(history)?;
+        let ex = exog_cols(spec, history)?;
+        let fut = future_cols(spec, future, horizon)?;
+        let refs: Vec<&[f64]> = fut.iter().map(|v| v.as_slice()).collect();
+        forecast(spec, &self.fit.params, y, &ex, &refs, horizon, level).map(to_forecast)
+    }
+
+    /// One Kalman pass over `data` for all origins.
+    fn forecast_origins(
+        &self,
+        data: &Frame,
+        origins: &[usize],
+        future: &dyn Fn(usize) -> FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Vec<Forecast>, ModelError> {
+        let spec = &self.fit.spec;
+        let y = target(data)?;
+        let ex = exog_cols(spec, data)?;
+        let fut = |o: usize| future_cols(spec, &future(o), horizon);
+        Ok(
+            forecast_origins(spec, &self.fit.params, y, &ex, origins, &fut, horizon, level)?
+                .into_iter()
+                .map(to_forecast)
+                .collect(),
+        )
+    }
+
+    fn info(&self) -> FitInfo {
+        FitInfo {
+            converged: self.fit.converged,
+            iterations: self.fit.iterations,
+            message: self.fit.message.clone(),
+            llf: Some(self.fit.llf),
+            aic: Some(self.fit.aic),
+            bic: Some(self.fit.bic),
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(PARAMS_FILE);
+        let io = |e: &dyn std::fmt::Display| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+        let text = serde_json::to_string_pretty(&self.fit).map_err(|e| io(&e))?;
+        std::fs::write(&path, text).map_err(|e| io(&e))
+    }
+}
+
+/// Restore a model written by [`FittedSarimax::save`] from `dir`.
+pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
+    let path = dir.join(PARAMS_FILE);
+    let io = |e: &dyn std::fmt::Display| ModelError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| io(&e))?;
+    let fit: SarimaxFit = serde_json::from_str(&text).map_err(|e| io(&e))?;
+    if fit.params.len() != fit.spec.param_names().len() {
+        return Err(io(&"parameter count does not match the spec"));
+    }
+    Ok(FittedSarimax { fit })
+}
+
+/// Fit every spec on `data` in parallel. Results follow `specs`; a failing point carries its
+/// spec and error and does not stop the others. Each fit is deterministic and independent, so
+/// results do not depend on the number of threads.
+pub fn fit_grid(specs: &[SarimaxSpec], data: &FitData) -> Vec<Result<FittedSarimax, GridError>> {
+    specs
+        .par_iter()
+        .map(|spec| {
+            SarimaxForecaster { spec: spec.clone() }
+                .fit_concrete(data)
+                .map_err(|error| GridError {
+                    spec: spec.clone(),
+                    error,
+                })
+        })
+        .collect()
+}

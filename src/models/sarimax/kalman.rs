@@ -1,0 +1,212 @@
+//! Kalman filter for the univariate SARIMAX state space: exact Gaussian log-likelihood,
+//! predicted moments for forecasting. Buffers are allocated once per filter, never per step.
+
+use super::statespace::Ssm;
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// Filter state: predicted mean `a` and covariance `p` (row-major m×m) for the next time.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter<'a> {
+    pub ssm: &'a Ssm,
+    pub a: Vec<f64>,
+    pub p: Vec<f64>,
+    tmp: Vec<f64>,
+    pz: Vec<f64>,
+    a_tmp: Vec<f64>,
+}
+
+/// One observation's innovation `v` and its variance `f`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Innovation {
+    pub v: f64,
+    pub f: f64,
+}
+
+impl Innovation {
+    #[inline]
+    pub fn loglike(&self) -> f64 {
+        -0.5 * (LN_2PI + self.f.ln() + self.v * self.v / self.f)
+    }
+}
+
+impl<'a> Filter<'a> {
+    /// Start at the default initialisation; `None` when the AR part is not stationary.
+    pub fn new(ssm: &'a Ssm) -> Option<Filter<'a>> {
+        if !ssm.is_stationary() {
+            return None;
+        }
+        let (a, p) = ssm.initial(false)?;
+        let m = ssm.m;
+        Some(Filter {
+            ssm,
+            a,
+            p,
+            tmp: vec![0.0; m * m],
+            pz: vec![0.0; m],
+            a_tmp: vec![0.0; m],
+        })
+    }
+
+    /// Forecast of the next observation: (mean without obs intercept, variance).
+    #[inline]
+    pub fn moments(&self) -> (f64, f64) {
+        let m = self.ssm.m;
+        let z = &self.ssm.z_idx;
+        let mean: f64 = z.iter().map(|&i| self.a[i]).sum();
+        let mut var = 0.0;
+        for &i in z {
+            for &j in z {
+                var += self.p[i * m + j];
+            }
+        }
+        (mean, var)
+    }
+
+    /// Condition on observation `y` (NaN = missing) with observation intercept `d`.
+    /// Returns the innovation, or `None` for a missing value; `Err` when the innovation
+    /// variance is not positive and finite.
+    #[inline]
+    pub fn update(&mut self, y: f64, d: f64) -> Result<Option<Innovation>, ()> {
+        if y.is_nan() {
+            return Ok(None);
+        }
+        let m = self.ssm.m;
+        let z = &self.ssm.z_idx;
+        let mut zy = 0.0;
+        for &j in z {
+            zy += self.a[j];
+        }
+        for i in 0..m {
+            let row = &self.p[i * m..(i + 1) * m];
+            let mut acc = 0.0;
+            for &j in z {
+                acc += row[j];
+            }
+            self.pz[i] = acc;
+        }
+        let mut f = 0.0;
+        for &j in z {
+            f += self.pz[j];
+        }
+        if !(f > 0.0 && f.is_finite()) {
+            return Err(());
+        }
+        let v = y - d - zy;
+        let k = v / f;
+        for i in 0..m {
+            self.a[i] += self.pz[i] * k;
+        }
+        let finv = 1.0 / f;
+        for i in 0..m {
+            let pi = self.pz[i] * finv;
+            if pi == 0.0 {
+                continue;
+            }
+            let row = &mut self.p[i * m..(i + 1) * m];
+            for j in 0..m {
+                row[j] -= pi * self.pz[j];
+            }
+        }
+        Ok(Some(Innovation { v, f }))
+    }
+
+    /// Move to the next time: a ← T a + c·e_k, P ← T P T' + σ² r r' (ARMA block).
+    #[inline]
+    pub fn predict(&mut self, c: f64) {
+        let ssm = self.ssm;
+        let m = ssm.m;
+        let (ts, tc, tv) = (&ssm.t_start, &ssm.t_col, &ssm.t_val);
+        for i in 0..m {
+            let mut acc = 0.0;
+            for e in ts[i]..ts[i + 1] {
+                acc += tv[e] * self.a[tc[e]];
+            }
+            self.a_tmp[i] = acc;
+        }
+        std::mem::swap(&mut self.a, &mut self.a_tmp);
+        self.a[ssm.k_diff] += c;
+        // tmp = T P (rows of T are sparse)
+        for i in 0..m {
+            let out = &mut self.tmp[i * m..(i + 1) * m];
+            out.iter_mut().for_each(|v| *v = 0.0);
+            for e in ts[i]..ts[i + 1] {
+                let (col, val) = (tc[e], tv[e]);
+                let src = &self.p[col * m..(col + 1) * m];
+                if val == 1.0 {
+                    for j in 0..m {
+                        out[j] += src[j];
+                    }
+                } else {
+                    for j in 0..m {
+                        out[j] += val * src[j];
+                    }
+                }
+            }
+        }
+        // P = (T P) T' on the upper triangle, mirrored: exact symmetry for free.
+        for i in 0..m {
+            let row = &self.tmp[i * m..(i + 1) * m];
+            for j in i..m {
+                let mut acc = 0.0;
+                for e in ts[j]..ts[j + 1] {
+                    acc += tv[e] * row[tc[e]];
+                }
+                self.p[i * m + j] = acc;
+            }
+        }
+        let kd = ssm.k_diff;
+        let s2 = ssm.sigma2;
+        for i in 0..ssm.k_order {
+            let ri = ssm.r[i] * s2;
+            if ri == 0.0 {
+                continue;
+            }
+            for j in i..ssm.k_order {
+                self.p[(kd + i) * m + kd + j] += ri * ssm.r[j];
+            }
+        }
+        for i in 0..m {
+            for j in 0..i {
+                self.p[i * m + j] = self.p[j * m + i];
+            }
+        }
+    }
+}
+
+/// Run the filter over `y` and call `obs(t, loglike_t)` for every non-missing observation.
+/// Returns `None` if the model cannot be initialised or an innovation variance breaks down.
+pub(crate) fn run<F: FnMut(usize, f64)>(
+    ssm: &Ssm,
+    y: &[f64],
+    exog: &[&[f64]],
+    mut obs: F,
+) -> Option<()> {
+    let mut f = Filter::new(ssm)?;
+    let has_exog = !ssm.beta.is_empty();
+    let has_trend = ssm.has_trend();
+    for (t, &yt) in y.iter().enumerate() {
+        let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
+        match f.update(yt, d) {
+            Ok(Some(inn)) => obs(t, inn.loglike()),
+            Ok(None) => {}
+            Err(()) => return None,
+        }
+        let c = if has_trend { ssm.intercept(t) } else { 0.0 };
+        f.predict(c);
+    }
+    Some(())
+}
+
+/// Log-likelihood with the first `burn` observations left out; NaN when it breaks down.
+pub(crate) fn loglike(ssm: &Ssm, y: &[f64], exog: &[&[f64]], burn: usize) -> f64 {
+    let mut llf = 0.0;
+    match run(ssm, y, exog, |t, l| {
+        if t >= burn {
+            llf += l
+        }
+    }) {
+        Some(()) => llf,
+        None => f64::NAN,
+    }
+}

@@ -1,0 +1,231 @@
+//! A small L-BFGS minimiser (m = 10) with central finite-difference gradients.
+//!
+//! Written here rather than using argmin's `LBFGS`: the objective is +∞/NaN outside the
+//! region where the filter can run (e.g. an innovation variance breaking down), argmin's
+//! More–Thuente line search turns that into an error, and we want an allocation-free loop
+//! whose stopping rule we control (statsmodels stops at 50 iterations; we continue until
+//! the gradient is small so that our optimum is never worse than theirs).
+
+/// Why the minimiser stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outcome {
+    pub x: Vec<f64>,
+    pub f: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub maxiter: usize,
+    /// Stop when max |gradient| ≤ pgtol.
+    pub pgtol: f64,
+    /// Stop when the relative decrease of f is ≤ ftol (counted as converged).
+    pub ftol: f64,
+    pub memory: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            maxiter: 500,
+            pgtol: 1e-7,
+            ftol: 1e-13,
+            memory: 10,
+        }
+    }
+}
+
+/// Central-difference gradient; falls back to a one-sided difference where one side is not
+/// finite (near the edge of the feasible region).
+pub(crate) fn gradient<F: FnMut(&[f64]) -> f64>(f: &mut F, x: &[f64], fx: f64, g: &mut [f64]) {
+    let mut xx = x.to_vec();
+    for i in 0..x.len() {
+        let h = 6e-6 * x[i].abs().max(1.0);
+        xx[i] = x[i] + h;
+        let fp = f(&xx);
+        xx[i] = x[i] - h;
+        let fm = f(&xx);
+        xx[i] = x[i];
+        g[i] = match (fp.is_finite(), fm.is_finite()) {
+            (true, true) => (fp - fm) / (2.0 * h),
+            (true, false) => (fp - fx) / h,
+            (false, true) => (fx - fm) / h,
+            (false, false) => 0.0,
+        };
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
+    mut f: F,
+    x0: &[f64],
+    st: Settings,
+) -> Outcome {
+    let n = x0.len();
+    let mut x = x0.to_vec();
+    let mut fx = f(&x);
+    if !fx.is_finite() {
+        return Outcome {
+            x,
+            f: fx,
+            iterations: 0,
+            converged: false,
+            message: "objective is not finite at the start parameters".into(),
+        };
+    }
+    let mut g = vec![0.0; n];
+    gradient(&mut f, &x, fx, &mut g);
+    let mut s_hist: Vec<Vec<f64>> = Vec::with_capacity(st.memory);
+    let mut y_hist: Vec<Vec<f64>> = Vec::with_capacity(st.memory);
+    let mut rho: Vec<f64> = Vec::with_capacity(st.memory);
+    let mut alpha = vec![0.0; st.memory];
+    let mut dir = vec![0.0; n];
+    let mut xn = vec![0.0; n];
+    let mut gn = vec![0.0; n];
+    let mut iter = 0;
+    loop {
+        let gmax = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if gmax <= st.pgtol {
+            return Outcome {
+                x,
+                f: fx,
+                iterations: iter,
+                converged: true,
+                message: format!("gradient below {:e}", st.pgtol),
+            };
+        }
+        if iter >= st.maxiter {
+            return Outcome {
+                x,
+                f: fx,
+                iterations: iter,
+                converged: false,
+                message: format!("reached maxiter = {} (max |gradient| {gmax:.3e})", st.maxiter),
+            };
+        }
+        iter += 1;
+        // Two-loop recursion: dir = -H g.
+        dir.copy_from_slice(&g);
+        let k = s_hist.len();
+        for i in (0..k).rev() {
+            alpha[i] = rho[i] * dot(&s_hist[i], &dir);
+            for j in 0..n {
+                dir[j] -= alpha[i] * y_hist[i][j];
+            }
+        }
+        let gamma = if k > 0 {
+            dot(&s_hist[k - 1], &y_hist[k - 1]) / dot(&y_hist[k - 1], &y_hist[k - 1])
+        } else {
+            // First step: a unit-length move in the steepest-descent direction at most.
+            (1.0 / gmax).min(1.0)
+        };
+        dir.iter_mut().for_each(|v| *v *= gamma);
+        for i in 0..k {
+            let b = rho[i] * dot(&y_hist[i], &dir);
+            for j in 0..n {
+                dir[j] += s_hist[i][j] * (alpha[i] - b);
+            }
+        }
+        dir.iter_mut().for_each(|v| *v = -*v);
+        let mut slope = dot(&g, &dir);
+        if !(slope < 0.0) {
+            // Not a descent direction (stale curvature): restart from steepest descent.
+            s_hist.clear();
+            y_hist.clear();
+            rho.clear();
+            let sc = (1.0 / gmax).min(1.0);
+            for j in 0..n {
+                dir[j] = -g[j] * sc;
+            }
+            slope = dot(&g, &dir);
+        }
+        // Backtracking line search with the Armijo condition; non-finite values shrink.
+        let mut step = 1.0;
+        let mut accepted = false;
+        let mut fnew = f64::NAN;
+        for _ in 0..60 {
+            for j in 0..n {
+                xn[j] = x[j] + step * dir[j];
+            }
+            fnew = f(&xn);
+            if fnew.is_finite() && fnew <= fx + 1e-4 * step * slope {
+                accepted = true;
+                break;
+            }
+            step *= if fnew.is_finite() { 0.5 } else { 0.1 };
+        }
+        if !accepted {
+            // At a numerically flat optimum the finite-difference gradient is noise; accept it
+            // as converged only when that noise is small.
+            return Outcome {
+                x,
+                f: fx,
+                iterations: iter,
+                converged: gmax <= 1e3 * st.pgtol,
+                message: format!("line search found no decrease (max |gradient| {gmax:.3e})"),
+            };
+        }
+        gradient(&mut f, &xn, fnew, &mut gn);
+        let mut s = vec![0.0; n];
+        let mut yv = vec![0.0; n];
+        for j in 0..n {
+            s[j] = xn[j] - x[j];
+            yv[j] = gn[j] - g[j];
+        }
+        let sy = dot(&s, &yv);
+        if sy > 1e-12 * dot(&yv, &yv).sqrt() * dot(&s, &s).sqrt() && sy > 0.0 {
+            if s_hist.len() == st.memory {
+                s_hist.remove(0);
+                y_hist.remove(0);
+                rho.remove(0);
+            }
+            s_hist.push(s);
+            y_hist.push(yv);
+            rho.push(1.0 / sy);
+        }
+        let rel = (fx - fnew) / fx.abs().max(fnew.abs()).max(1.0);
+        x.copy_from_slice(&xn);
+        g.copy_from_slice(&gn);
+        fx = fnew;
+        if rel <= st.ftol {
+            return Outcome {
+                x,
+                f: fx,
+                iterations: iter,
+                converged: true,
+                message: format!("relative reduction of the objective below {:e}", st.ftol),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rosenbrock() {
+        let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+        let out = minimize(f, &[-1.2, 1.0], Settings::default());
+        assert!(out.converged, "{out:?}");
+        assert!((out.x[0] - 1.0).abs() < 1e-4 && (out.x[1] - 1.0).abs() < 1e-4, "{out:?}");
+    }
+
+    #[test]
+    fn maxiter_is_reported() {
+        let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+        let st = Settings {
+            maxiter: 3,
+            ..Settings::default()
+        };
+        let out = minimize(f, &[-1.2, 1.0], st);
+        assert!(!out.converged);
+        assert_eq!(out.iterations, 3);
+        assert!(out.message.contains("maxiter"));
+    }
+}
