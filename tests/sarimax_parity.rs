@@ -5,6 +5,12 @@
 //! (c) where the optima agree (|Δllf| ≤ 1e-6·|llf|), parameters within 1e-3·(1+|p|) and
 //!     forecasts/bounds within 1e-3 relative;
 //! (d) our forecasts and bounds at statsmodels' parameters equal theirs to 1e-8 relative.
+//! Forecast deviations are measured relative to max(|value|, se of that step): a lower bound
+//! crossing zero makes a plain relative error meaningless.
+//! statsmodels' default fit stops at maxiter = 50 / factr = 1e7, so on flat likelihoods its
+//! parameters carry optimiser error of order 1e-3; the fixtures also hold a *polished*
+//! statsmodels fit (started at its own optimum, pgtol 1e-10). For (c), a pair that misses the
+//! default parameters passes only if it matches the polished ones instead (reported as such).
 //! Run with `--nocapture` to see the deviation table.
 
 use std::path::PathBuf;
@@ -26,6 +32,7 @@ struct Fixture {
     llf_at_params: f64,
     llf_at_start: f64,
     fc: Value,
+    polished: Value,
 }
 
 fn floats(v: &Value) -> Vec<f64> {
@@ -91,6 +98,7 @@ fn load_fixtures() -> Vec<Fixture> {
                 llf_at_params: v["llf_at_params"].as_f64().unwrap(),
                 llf_at_start: v["llf_at_start"].as_f64().unwrap(),
                 fc: v["forecast"].clone(),
+                polished: v["polished"].clone(),
             }
         })
         .collect()
@@ -100,12 +108,19 @@ fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)
 }
 
-/// Largest relative deviation between our forecast and the fixture's (mean, se, bounds).
-fn forecast_dev(f: &Fixture, params: &[f64]) -> f64 {
+/// Largest deviation between our forecast and `fc` (mean, se, bounds), relative to
+/// max(|value|, se).
+fn forecast_dev(f: &Fixture, params: &[f64], fc: &Value) -> f64 {
     let ex: Vec<&[f64]> = f.exog.iter().map(|v| v.as_slice()).collect();
     let fut: Vec<&[f64]> = f.future.iter().map(|v| v.as_slice()).collect();
     let mut worst = 0.0f64;
-    for (level, lo, hi) in [(0.95, "lower95", "upper95"), (0.80, "lower80", "upper80")] {
+    let se = floats(&fc["se"]);
+    let levels: &[(f64, &str, &str)] = if fc.get("lower80").is_some() {
+        &[(0.95, "lower95", "upper95"), (0.80, "lower80", "upper80")]
+    } else {
+        &[(0.95, "lower95", "upper95")]
+    };
+    for &(level, lo, hi) in levels {
         let ours = forecast(&f.spec, params, &f.y, &ex, &fut, f.horizon, level).unwrap();
         for (key, v) in [
             ("mean", &ours.mean),
@@ -113,10 +128,10 @@ fn forecast_dev(f: &Fixture, params: &[f64]) -> f64 {
             (lo, &ours.lower),
             (hi, &ours.upper),
         ] {
-            let theirs = floats(&f.fc[key]);
+            let theirs = floats(&fc[key]);
             assert_eq!(theirs.len(), v.len(), "{}: {key} length", f.name);
-            for (a, b) in v.iter().zip(&theirs) {
-                worst = worst.max(rel(*a, *b));
+            for ((a, b), s) in v.iter().zip(&theirs).zip(&se) {
+                worst = worst.max((a - b).abs() / b.abs().max(*s).max(1e-300));
             }
         }
     }
@@ -149,7 +164,7 @@ fn filter_matches_statsmodels_at_their_params() {
         let llf = loglike(&f.spec, &f.params, &f.y, &ex).unwrap();
         let llf_start = loglike(&f.spec, &f.start_params, &f.y, &ex).unwrap();
         let (r1, r2) = (rel(llf, f.llf_at_params), rel(llf_start, f.llf_at_start));
-        let fdev = forecast_dev(&f, &f.params);
+        let fdev = forecast_dev(&f, &f.params, &f.fc);
         println!("{:<34} {r1:>12.2e} {r2:>12.2e} {fdev:>12.2e}", f.name);
         if r1 > 1e-8 || r2 > 1e-8 {
             failures.push(format!(
@@ -177,13 +192,22 @@ fn optimum_is_never_worse_and_agrees_where_same() {
         let tol = 1e-6 * f.llf.abs();
         let delta = ours.llf - f.llf;
         let same = delta.abs() <= tol;
-        let pdev = ours
-            .params
-            .iter()
-            .zip(&f.params)
-            .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
-            .fold(0.0f64, f64::max);
-        let fdev = forecast_dev(&f, &ours.params);
+        let pdev_to = |theirs: &[f64]| {
+            ours.params
+                .iter()
+                .zip(theirs)
+                .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+                .fold(0.0f64, f64::max)
+        };
+        let mut pdev = pdev_to(&f.params);
+        let mut fdev = forecast_dev(&f, &ours.params, &f.fc);
+        let mut against = "";
+        let pol_llf = f.polished["llf"].as_f64().unwrap();
+        if same && (pdev > 1e-3 || fdev > 1e-3) && (ours.llf - pol_llf).abs() <= tol {
+            pdev = pdev_to(&floats(&f.polished["params"]));
+            fdev = forecast_dev(&f, &ours.params, &f.polished["forecast"]);
+            against = "  (vs polished statsmodels fit)";
+        }
         println!(
             "{:<34} {:>14.6} {:>14.6} {:>10.2e} {:>10.2e} {:>10.2e} {:>5}{}",
             f.name,
@@ -193,7 +217,7 @@ fn optimum_is_never_worse_and_agrees_where_same() {
             pdev,
             fdev,
             ours.iterations,
-            if same { "" } else { "  (different optimum)" }
+            if same { against } else { "  (different optimum: ours higher)" }
         );
         if delta < -tol {
             failures.push(format!("{}: our llf {} < theirs {}", f.name, ours.llf, f.llf));
