@@ -107,6 +107,7 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
     }
     let n_diffuse = t;
     let ended = !pinf.iter().any(|v| v.abs() > TOL);
+    filt.steady_after = n_diffuse + 1;
     for (t, &yt) in y.iter().enumerate().skip(n_diffuse) {
         let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
         match filt.update(yt, d) {

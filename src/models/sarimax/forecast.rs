@@ -141,6 +141,9 @@ fn forecast_from(
     level: f64,
 ) -> SarimaxForecast {
     let ssm = filt.ssm;
+    // Without observations the covariance grows again: the steady-state shortcut is off.
+    filt.steady = false;
+    filt.steady_after = usize::MAX;
     let mut out = SarimaxForecast {
         mean: Vec::with_capacity(horizon),
         se: Vec::with_capacity(horizon),
@@ -221,6 +224,7 @@ pub fn forecast(
         f
     } else {
         let mut f = Filter::new(&ssm).ok_or_else(broke)?;
+        f.steady_after = ssm.k_diff + 1;
         for (t, &yt) in y.iter().enumerate() {
             let d = ssm.obs_intercept(exog, t);
             f.update(yt, d).map_err(|_| broke())?;
@@ -273,6 +277,7 @@ pub fn forecast_origins(
     order.sort_by_key(|&k| origins[k]);
     let mut out: Vec<Option<SarimaxForecast>> = vec![None; origins.len()];
     let mut f = Filter::new(&ssm).ok_or_else(broke)?;
+    f.steady_after = ssm.k_diff + 1;
     let mut t = 0;
     for k in order {
         let o = origins[k];

@@ -14,7 +14,20 @@ pub(crate) struct Filter<'a> {
     tmp: Vec<f64>,
     pz: Vec<f64>,
     a_tmp: Vec<f64>,
+    /// Predicted P of the previous step, to detect convergence to the steady state.
+    p_prev: Vec<f64>,
+    f_steady: f64,
+    /// Once P stops changing (relative 1e-13) the covariance recursion is frozen: only the
+    /// mean is updated, O(m · nnz) per step instead of O(m²). Off again after a missing value.
+    pub steady: bool,
+    /// Steady-state detection only after this many steps (the diffuse burn-in).
+    pub steady_after: usize,
+    steps: usize,
 }
+
+/// Relative change of P below which the filter is treated as converged. Freezing then
+/// changes the log-likelihood by far less than 1e-10 relative.
+const STEADY_TOL: f64 = 1e-13;
 
 /// One observation's innovation `v` and its variance `f`.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +58,11 @@ impl<'a> Filter<'a> {
             tmp: vec![0.0; m * m],
             pz: vec![0.0; m],
             a_tmp: vec![0.0; m],
+            p_prev: vec![0.0; m * m],
+            f_steady: f64::NAN,
+            steady: false,
+            steady_after: usize::MAX,
+            steps: 0,
         })
     }
 
@@ -69,6 +87,7 @@ impl<'a> Filter<'a> {
     #[inline]
     pub fn update(&mut self, y: f64, d: f64) -> Result<Option<Innovation>, ()> {
         if y.is_nan() {
+            self.steady = false;
             return Ok(None);
         }
         let m = self.ssm.m;
@@ -76,6 +95,15 @@ impl<'a> Filter<'a> {
         let mut zy = 0.0;
         for &j in z {
             zy += self.a[j];
+        }
+        if self.steady {
+            let f = self.f_steady;
+            let v = y - d - zy;
+            let k = v / f;
+            for i in 0..m {
+                self.a[i] += self.pz[i] * k;
+            }
+            return Ok(Some(Innovation { v, f }));
         }
         for i in 0..m {
             let row = &self.p[i * m..(i + 1) * m];
@@ -97,6 +125,7 @@ impl<'a> Filter<'a> {
         for i in 0..m {
             self.a[i] += self.pz[i] * k;
         }
+        self.f_steady = f;
         let finv = 1.0 / f;
         for i in 0..m {
             let pi = self.pz[i] * finv;
@@ -126,6 +155,11 @@ impl<'a> Filter<'a> {
         }
         std::mem::swap(&mut self.a, &mut self.a_tmp);
         self.a[ssm.k_diff] += c;
+        self.steps += 1;
+        if self.steady {
+            return;
+        }
+        let check = self.steps > self.steady_after;
         // tmp = T P (rows of T are sparse)
         for i in 0..m {
             let out = &mut self.tmp[i * m..(i + 1) * m];
@@ -171,6 +205,18 @@ impl<'a> Filter<'a> {
                 self.p[i * m + j] = self.p[j * m + i];
             }
         }
+        if check {
+            let mut diff = 0.0f64;
+            let mut scale = 0.0f64;
+            for (a, b) in self.p.iter().zip(&self.p_prev) {
+                diff = diff.max((a - b).abs());
+                scale = scale.max(a.abs());
+            }
+            if diff <= STEADY_TOL * scale {
+                self.steady = true;
+            }
+        }
+        self.p_prev.copy_from_slice(&self.p);
     }
 }
 
@@ -183,6 +229,7 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
     mut obs: F,
 ) -> Option<()> {
     let mut f = Filter::new(ssm)?;
+    f.steady_after = ssm.k_diff + 1;
     let has_exog = !ssm.beta.is_empty();
     let has_trend = ssm.has_trend();
     for (t, &yt) in y.iter().enumerate() {

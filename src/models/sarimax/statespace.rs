@@ -229,6 +229,9 @@ impl Ssm {
     /// (P = Σ_k T^k Q T'^k, squaring T each round), which needs only products of the small
     /// block and converges quadratically in the spectral radius.
     fn stationary_cov(&self) -> Option<Vec<f64>> {
+        if self.k_order <= 12 {
+            return self.stationary_cov_direct();
+        }
         let n = self.k_order;
         let mut a = vec![0.0; n * n];
         for i in 0..n {
@@ -280,6 +283,58 @@ impl Ssm {
             }
         }
         None
+    }
+}
+
+impl Ssm {
+    /// Small blocks: solve (I - T⊗T) vech(P) = vech(Q) directly. T is the companion, so each
+    /// equation has at most four terms; an LU of size k(k+1)/2 is cheaper than doubling
+    /// when k is small and its accuracy does not depend on how close a root is to 1.
+    fn stationary_cov_direct(&self) -> Option<Vec<f64>> {
+        let n = self.k_order;
+        let nu = n * (n + 1) / 2;
+        let idx = |i: usize, j: usize| {
+            let (a, b) = if i <= j { (i, j) } else { (j, i) };
+            a * n - a * (a + 1) / 2 + b
+        };
+        // Row i of T as (col, value) pairs.
+        let row = |i: usize| {
+            let mut v: [(usize, f64); 2] = [(0, 0.0), (0, 0.0)];
+            let mut k = 0;
+            if i < self.ar.len() && self.ar[i] != 0.0 {
+                v[k] = (0, self.ar[i]);
+                k += 1;
+            }
+            if i + 1 < n {
+                v[k] = (i + 1, 1.0);
+                k += 1;
+            }
+            (v, k)
+        };
+        let mut a = nalgebra::DMatrix::<f64>::zeros(nu, nu);
+        let mut b = nalgebra::DVector::<f64>::zeros(nu);
+        for i in 0..n {
+            let (ri, ki) = row(i);
+            for j in i..n {
+                let (rj, kj) = row(j);
+                let e = idx(i, j);
+                a[(e, e)] += 1.0;
+                for &(ca, va) in &ri[..ki] {
+                    for &(cb, vb) in &rj[..kj] {
+                        a[(e, idx(ca, cb))] -= va * vb;
+                    }
+                }
+                b[e] = self.sigma2 * self.r[i] * self.r[j];
+            }
+        }
+        let sol = a.lu().solve(&b)?;
+        let mut p = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                p[i * n + j] = sol[idx(i, j)];
+            }
+        }
+        p.iter().all(|v| v.is_finite()).then_some(p)
     }
 }
 
