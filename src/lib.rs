@@ -3,4 +3,5 @@
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
 pub mod error;
+pub mod fit_cmd;
 pub mod models;

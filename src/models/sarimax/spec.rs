@@ -105,6 +105,17 @@ impl SarimaxSpec {
         if p > 100 || q > 100 || d > 4 || sp > 10 || sq > 10 || sd > 2 || s > 400 {
             return Err(self.unsupported("orders are implausibly large".to_string()));
         }
+        // statsmodels refuses the same lag in both polynomials: the model is not identified.
+        if sp > 0 && p >= s {
+            return Err(self.unsupported(format!(
+                "AR lag(s) {s}.. appear in both the seasonal and non-seasonal AR parts (p = {p} >= s = {s})"
+            )));
+        }
+        if sq > 0 && q >= s {
+            return Err(self.unsupported(format!(
+                "MA lag(s) {s}.. appear in both the seasonal and non-seasonal MA parts (q = {q} >= s = {s})"
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for name in &self.exog {
             if !seen.insert(name.as_str()) {
