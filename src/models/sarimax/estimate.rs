@@ -292,12 +292,36 @@ pub fn fit_with(
             f64::INFINITY
         }
     };
+    let mut max_move = vec![f64::INFINITY; l.n_params];
+    for v in &mut max_move[l.i_ar()..l.i_sigma2()] {
+        *v = 2.0;
+    }
     let settings = Settings {
         maxiter: opts.maxiter,
         pgtol: opts.pgtol,
+        max_move,
         ..Settings::default()
     };
-    let out = optim::minimize(objective, &x0, settings);
+    let mut objective = objective;
+    let mut out = optim::minimize(&mut objective, &x0, &settings);
+    // A fit that stalls, or ends with a partial autocorrelation at ±0.999 (an AR root or
+    // MA root on the unit circle, often an AR/MA cancellation), may be a boundary trap:
+    // try once more from white-noise ARMA start values and keep the better optimum.
+    let arma = l.i_ar()..l.i_sigma2();
+    let on_boundary = out.x[arma.clone()].iter().any(|v| v.abs() > 22.0);
+    if (!out.converged || on_boundary) && !arma.is_empty() && opts.start.is_none() {
+        let mut x1 = x0.clone();
+        x1[arma].iter_mut().for_each(|v| *v = 0.0);
+        let alt = optim::minimize(&mut objective, &x1, &settings);
+        if alt.f.is_finite() && (alt.f < out.f || !out.f.is_finite()) {
+            let iterations = out.iterations + alt.iterations;
+            out = alt;
+            out.iterations = iterations;
+            out.message = format!("{} (restarted from zero ARMA start values)", out.message);
+        } else {
+            out.iterations += alt.iterations;
+        }
+    }
     if !out.f.is_finite() {
         return Err(spec.numerical(out.message));
     }

@@ -16,7 +16,7 @@ pub(crate) struct Outcome {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub maxiter: usize,
     /// Stop when max |gradient| ≤ pgtol.
@@ -24,6 +24,10 @@ pub(crate) struct Settings {
     /// Stop when the relative decrease of f is ≤ ftol (counted as converged).
     pub ftol: f64,
     pub memory: usize,
+    /// Largest move per iteration in each coordinate (a crude trust region: steps that
+    /// shoot the transformed AR/MA coefficients onto the stationarity boundary are where
+    /// L-BFGS gets lost). Empty = no caps.
+    pub max_move: Vec<f64>,
 }
 
 impl Default for Settings {
@@ -33,6 +37,7 @@ impl Default for Settings {
             pgtol: 1e-7,
             ftol: 1e-13,
             memory: 10,
+            max_move: Vec::new(),
         }
     }
 }
@@ -64,7 +69,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
     mut f: F,
     x0: &[f64],
-    st: Settings,
+    st: &Settings,
 ) -> Outcome {
     let n = x0.len();
     let mut x = x0.to_vec();
@@ -145,7 +150,12 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
             slope = dot(&g, &dir);
         }
         // Backtracking line search with the Armijo condition; non-finite values shrink.
-        let mut step = 1.0;
+        let mut step: f64 = 1.0;
+        for (d, cap) in dir.iter().zip(&st.max_move) {
+            if d.abs() * step > *cap {
+                step = cap / d.abs();
+            }
+        }
         let mut accepted = false;
         let mut fnew = f64::NAN;
         for _ in 0..60 {
@@ -211,7 +221,7 @@ mod tests {
     #[test]
     fn rosenbrock() {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
-        let out = minimize(f, &[-1.2, 1.0], Settings::default());
+        let out = minimize(f, &[-1.2, 1.0], &Settings::default());
         assert!(out.converged, "{out:?}");
         assert!((out.x[0] - 1.0).abs() < 1e-4 && (out.x[1] - 1.0).abs() < 1e-4, "{out:?}");
     }
@@ -223,7 +233,7 @@ mod tests {
             maxiter: 3,
             ..Settings::default()
         };
-        let out = minimize(f, &[-1.2, 1.0], st);
+        let out = minimize(f, &[-1.2, 1.0], &st);
         assert!(!out.converged);
         assert_eq!(out.iterations, 3);
         assert!(out.message.contains("maxiter"));
