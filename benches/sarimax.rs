@@ -47,7 +47,12 @@ fn load(dir: &Path) -> Vec<Case> {
                 name: v["name"].as_str()?.to_string(),
                 spec: SarimaxSpec {
                     order: (o[0] as usize, o[1] as usize, o[2] as usize),
-                    seasonal: (so[0] as usize, so[1] as usize, so[2] as usize, so[3] as usize),
+                    seasonal: (
+                        so[0] as usize,
+                        so[1] as usize,
+                        so[2] as usize,
+                        so[3] as usize,
+                    ),
                     trend: Trend::parse(s["trend"].as_str()?)?,
                     exog: exog.clone(),
                     exact_diffuse: s["exact_diffuse"].as_bool().unwrap_or(false),
@@ -79,7 +84,9 @@ fn per_fixture(dir: &Path, reps: usize) {
         let line = match last {
             Some(Ok(f)) => serde_json::json!({"name": c.name, "seconds": med, "llf": f.llf,
                 "converged": f.converged, "iterations": f.iterations}),
-            Some(Err(e)) => serde_json::json!({"name": c.name, "seconds": med, "error": e.to_string()}),
+            Some(Err(e)) => {
+                serde_json::json!({"name": c.name, "seconds": med, "error": e.to_string()})
+            }
             None => continue,
         };
         println!("{line}");
@@ -90,7 +97,11 @@ fn bench_fits(cr: &mut Criterion) {
     let cases = load(&fixture_dir());
     let mut g = cr.benchmark_group("sarimax_fit");
     g.sample_size(10);
-    for name in ["nile_arma11_c", "co2_airline_s12", "synth_sarimax_200_011_7_exog2"] {
+    for name in [
+        "nile_arma11_c",
+        "co2_airline_s12",
+        "synth_sarimax_200_011_7_exog2",
+    ] {
         if let Some(c) = cases.iter().find(|c| c.name == name) {
             let ex: Vec<&[f64]> = c.exog.iter().map(|v| v.as_slice()).collect();
             g.bench_function(name, |b| b.iter(|| fit(&c.spec, &c.y, &ex)));

@@ -133,8 +133,12 @@ pub fn spec_from_args(args: &FitArgs) -> anyhow::Result<SarimaxSpec> {
         Some(t) => parse_orders(t, 4, "--seasonal")?,
         None => vec![0, 0, 0, 0],
     };
-    let trend = Trend::parse(&args.trend)
-        .ok_or_else(|| bad(format!("--trend {:?}: expected one of n, c, t, ct", args.trend)))?;
+    let trend = Trend::parse(&args.trend).ok_or_else(|| {
+        bad(format!(
+            "--trend {:?}: expected one of n, c, t, ct",
+            args.trend
+        ))
+    })?;
     let exog: Vec<String> = args
         .exog
         .iter()
@@ -356,7 +360,11 @@ pub fn render_text(r: &FitReport) -> String {
         r.iterations,
         r.message
     );
-    let _ = writeln!(s, "\n{:<16} {:>16} {:>14} {:>9}", "param", "coef", "std err", "z");
+    let _ = writeln!(
+        s,
+        "\n{:<16} {:>16} {:>14} {:>9}",
+        "param", "coef", "std err", "z"
+    );
     for (n, v, se) in &r.values {
         let _ = writeln!(s, "{n:<16} {v:>16.6} {se:>14.6} {:>9.3}", v / se);
     }

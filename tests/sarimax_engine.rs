@@ -5,7 +5,7 @@ use adsales::models::sarimax::{
     FitOptions, SarimaxForecaster, SarimaxSpec, Trend, fit, fit_grid, fit_with, forecast,
     forecast_origins, load, loglike,
 };
-use adsales::models::{FitData, Forecaster, FittedForecaster, Frame, FutureInputs, ModelError};
+use adsales::models::{FitData, FittedForecaster, Forecaster, Frame, FutureInputs, ModelError};
 use chrono::NaiveDate;
 
 /// Deterministic daily-like series: weekly pattern, AR(1) noise, an exog effect.
@@ -22,7 +22,9 @@ fn series(n: usize) -> (Vec<f64>, Vec<f64>) {
         }
         s - 6.0
     };
-    let x: Vec<f64> = (0..n).map(|t| 10.0 + (t as f64 / 5.0).sin() + 0.3 * noise()).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|t| 10.0 + (t as f64 / 5.0).sin() + 0.3 * noise())
+        .collect();
     let mut e = 0.0;
     let y = (0..n)
         .map(|t| {
@@ -47,7 +49,9 @@ fn seasonal_spec(exog: bool) -> SarimaxSpec {
 fn frame(y: &[f64], x: &[f64]) -> Frame {
     let d0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     Frame {
-        dates: (0..y.len()).map(|i| d0 + chrono::Duration::days(i as i64)).collect(),
+        dates: (0..y.len())
+            .map(|i| d0 + chrono::Duration::days(i as i64))
+            .collect(),
         names: vec!["revenue".into(), "x".into()],
         cols: vec![y.to_vec(), x.to_vec()],
         target: "revenue".into(),
@@ -82,7 +86,10 @@ fn singular_exog_is_an_error_naming_the_spec() {
     let mut spec = seasonal_spec(true);
     spec.exog.push("x2".into());
     let msg = unsupported(fit(&spec, &y, &[&x, &x2]));
-    assert!(msg.contains("singular") && msg.contains("SARIMAX(1,0,1)(0,1,1,7)"), "{msg}");
+    assert!(
+        msg.contains("singular") && msg.contains("SARIMAX(1,0,1)(0,1,1,7)"),
+        "{msg}"
+    );
     let zeros = vec![0.0; y.len()];
     let msg = unsupported(fit(&seasonal_spec(true), &y, &[&zeros]));
     assert!(msg.contains("singular"), "{msg}");
@@ -162,17 +169,41 @@ fn forecasting_from_a_later_origin_filters_the_new_rows() {
         )
         .unwrap();
         for (a, b) in many[k].mean.iter().zip(&one.mean) {
-            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "origin {o}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "origin {o}: {a} vs {b}"
+            );
         }
         for (a, b) in many[k].upper.iter().zip(&one.upper) {
-            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "origin {o}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "origin {o}: {a} vs {b}"
+            );
         }
     }
     // The later origin really uses the new observations: a shock after the fit end moves it.
     let mut y2 = y.clone();
     y2[279] += 100.0;
-    let a = forecast(&spec, &f.params, &y[..280], &[&x[..280]], &[&x[280..287]], 7, 0.9).unwrap();
-    let b = forecast(&spec, &f.params, &y2[..280], &[&x[..280]], &[&x[280..287]], 7, 0.9).unwrap();
+    let a = forecast(
+        &spec,
+        &f.params,
+        &y[..280],
+        &[&x[..280]],
+        &[&x[280..287]],
+        7,
+        0.9,
+    )
+    .unwrap();
+    let b = forecast(
+        &spec,
+        &f.params,
+        &y2[..280],
+        &[&x[..280]],
+        &[&x[280..287]],
+        7,
+        0.9,
+    )
+    .unwrap();
     assert!((a.mean[0] - b.mean[0]).abs() > 1.0);
     // Missing values are skipped by the filter, not fatal.
     let mut y3 = y[..250].to_vec();
@@ -222,10 +253,14 @@ fn family_adapter_fits_forecasts_saves_and_loads() {
     let fut = |o: usize| FutureInputs {
         exog: vec![("x".into(), x[o + 1..(o + 8).min(260)].to_vec())],
     };
-    let pass = fitted.forecast_origins(&fr, &origins, &fut, 7, 0.8).unwrap();
+    let pass = fitted
+        .forecast_origins(&fr, &origins, &fut, 7, 0.8)
+        .unwrap();
     for (k, &o) in origins.iter().enumerate() {
         let h = 7.min(259 - o);
-        let one = fitted.forecast(&fr.rows(0..o + 1), &fut(o), h, 0.8).unwrap();
+        let one = fitted
+            .forecast(&fr.rows(0..o + 1), &fut(o), h, 0.8)
+            .unwrap();
         for i in 0..h {
             assert!((pass[k].mean[i] - one.mean[i]).abs() < 1e-9 * one.mean[i].abs());
         }

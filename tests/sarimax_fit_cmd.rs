@@ -36,7 +36,10 @@ fn sample(dir: &std::path::Path) -> (String, String) {
         let spend = 100.0 + 10.0 * (t as f64 / 9.0).sin() + ((t * 37) % 11) as f64;
         e = 0.4 * e + (((t * 7919) % 101) as f64 - 50.0) / 10.0;
         let rev = 200.0 + 2.0 * spend + [3.0, 1.0, 0.0, -1.0, -2.0, 4.0, 6.0][t % 7] + e;
-        s.push_str(&format!("{},{rev:.4},{spend:.4}\n", d0 + chrono::Duration::days(t as i64)));
+        s.push_str(&format!(
+            "{},{rev:.4},{spend:.4}\n",
+            d0 + chrono::Duration::days(t as i64)
+        ));
     }
     let mut f = String::from("spend\n");
     for h in 0..7 {
@@ -61,9 +64,25 @@ fn json_output_has_the_documented_schema() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, fut) = sample(dir.path());
     let out = run_to_string(&args(&[
-        "--csv", &csv, "--target", "revenue", "--date-column", "date", "--exog", "spend",
-        "--future-exog", &fut, "--order", "1,0,0", "--seasonal", "0,1,1,7", "--horizon", "7",
-        "--level", "0.9", "--json",
+        "--csv",
+        &csv,
+        "--target",
+        "revenue",
+        "--date-column",
+        "date",
+        "--exog",
+        "spend",
+        "--future-exog",
+        &fut,
+        "--order",
+        "1,0,0",
+        "--seasonal",
+        "0,1,1,7",
+        "--horizon",
+        "7",
+        "--level",
+        "0.9",
+        "--json",
     ]))
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -98,12 +117,29 @@ fn text_output_lists_params_criteria_and_forecast() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, _) = sample(dir.path());
     let out = run_to_string(&args(&[
-        "--csv", &csv, "--target", "revenue", "--order", "1,1,1", "--trend", "n",
-        "--horizon", "3",
+        "--csv",
+        &csv,
+        "--target",
+        "revenue",
+        "--order",
+        "1,1,1",
+        "--trend",
+        "n",
+        "--horizon",
+        "3",
     ]))
     .unwrap();
-    for needle in ["ARIMA(1,1,1) trend=n", "ar.L1", "ma.L1", "sigma2", "llf", "aic", "bic",
-        "converged: yes", "lower 95%"] {
+    for needle in [
+        "ARIMA(1,1,1) trend=n",
+        "ar.L1",
+        "ma.L1",
+        "sigma2",
+        "llf",
+        "aic",
+        "bic",
+        "converged: yes",
+        "lower 95%",
+    ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
 }
@@ -114,22 +150,36 @@ fn bad_input_is_an_input_error_naming_what_is_wrong() {
     let (csv, _) = sample(dir.path());
     let missing = dir.path().join("nope.csv").display().to_string();
     let msg = input_error(
-        run_to_string(&args(&["--csv", &missing, "--target", "revenue", "--order", "1,0,0"]))
-            .unwrap_err(),
+        run_to_string(&args(&[
+            "--csv", &missing, "--target", "revenue", "--order", "1,0,0",
+        ]))
+        .unwrap_err(),
     );
     assert!(msg.contains("nope.csv"), "{msg}");
     let msg = input_error(
-        run_to_string(&args(&["--csv", &csv, "--target", "rev", "--order", "1,0,0"])).unwrap_err(),
+        run_to_string(&args(&[
+            "--csv", &csv, "--target", "rev", "--order", "1,0,0",
+        ]))
+        .unwrap_err(),
     );
     assert!(msg.contains("\"rev\"") && msg.contains("--target"), "{msg}");
     let msg = input_error(
-        run_to_string(&args(&["--csv", &csv, "--target", "revenue", "--order", "1,0"]))
-            .unwrap_err(),
+        run_to_string(&args(&[
+            "--csv", &csv, "--target", "revenue", "--order", "1,0",
+        ]))
+        .unwrap_err(),
     );
     assert!(msg.contains("--order"), "{msg}");
     let msg = input_error(
         run_to_string(&args(&[
-            "--csv", &csv, "--target", "revenue", "--order", "1,0,0", "--seasonal", "1,0,x,7",
+            "--csv",
+            &csv,
+            "--target",
+            "revenue",
+            "--order",
+            "1,0,0",
+            "--seasonal",
+            "1,0,x,7",
         ]))
         .unwrap_err(),
     );
@@ -150,14 +200,22 @@ fn bad_input_is_an_input_error_naming_what_is_wrong() {
     assert!(msg.contains("--future-exog"), "{msg}");
     let bad = write_csv(dir.path(), "bad.csv", "revenue\n1\n2\nabc\n4\n");
     let msg = input_error(
-        run_to_string(&args(&["--csv", &bad, "--target", "revenue", "--order", "0,0,0"]))
-            .unwrap_err(),
+        run_to_string(&args(&[
+            "--csv", &bad, "--target", "revenue", "--order", "0,0,0",
+        ]))
+        .unwrap_err(),
     );
     assert!(msg.contains("line 4") && msg.contains("\"abc\""), "{msg}");
-    let constant = write_csv(dir.path(), "c.csv", &format!("revenue\n{}", "5\n".repeat(30)));
+    let constant = write_csv(
+        dir.path(),
+        "c.csv",
+        &format!("revenue\n{}", "5\n".repeat(30)),
+    );
     let msg = input_error(
-        run_to_string(&args(&["--csv", &constant, "--target", "revenue", "--order", "1,0,0"]))
-            .unwrap_err(),
+        run_to_string(&args(&[
+            "--csv", &constant, "--target", "revenue", "--order", "1,0,0",
+        ]))
+        .unwrap_err(),
     );
     assert!(msg.contains("constant"), "{msg}");
 }

@@ -61,7 +61,11 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
     let mut t = 0;
     let has_exog = !ssm.beta.is_empty();
     while t < y.len() && pinf.iter().any(|v| v.abs() > TOL) {
-        let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
+        let d = if has_exog {
+            ssm.obs_intercept(exog, t)
+        } else {
+            0.0
+        };
         let yt = y[t];
         if !yt.is_nan() {
             for i in 0..m {
@@ -72,8 +76,8 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
             let fstar: f64 = z.iter().map(|&j| mstar[j]).sum();
             let v = yt - d - z.iter().map(|&j| filt.a[j]).sum::<f64>();
             if finf > TOL {
-                for i in 0..m {
-                    filt.a[i] += minf[i] * v / finf;
+                for (a, mi) in filt.a.iter_mut().zip(&minf) {
+                    *a += mi * v / finf;
                 }
                 let f2 = fstar / (finf * finf);
                 for i in 0..m {
@@ -88,8 +92,8 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
                 if !(fstar > 0.0 && fstar.is_finite()) {
                     return None;
                 }
-                for i in 0..m {
-                    filt.a[i] += mstar[i] * v / fstar;
+                for (a, mi) in filt.a.iter_mut().zip(&mstar) {
+                    *a += mi * v / fstar;
                 }
                 for i in 0..m {
                     for j in 0..m {
@@ -101,7 +105,11 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
         }
         // Predict both parts; only P* gets the disturbance.
         tpt(ssm, &mut pinf, &mut tmp);
-        let c = if ssm.has_trend() { ssm.intercept(t) } else { 0.0 };
+        let c = if ssm.has_trend() {
+            ssm.intercept(t)
+        } else {
+            0.0
+        };
         filt.predict(c);
         t += 1;
     }
@@ -109,13 +117,21 @@ pub(crate) fn run<'a, F: FnMut(usize, f64)>(
     let ended = !pinf.iter().any(|v| v.abs() > TOL);
     filt.steady_after = n_diffuse + 1;
     for (t, &yt) in y.iter().enumerate().skip(n_diffuse) {
-        let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
+        let d = if has_exog {
+            ssm.obs_intercept(exog, t)
+        } else {
+            0.0
+        };
         match filt.update(yt, d) {
             Ok(Some(inn)) => obs(t, inn.loglike()),
             Ok(None) => {}
             Err(()) => return None,
         }
-        let c = if ssm.has_trend() { ssm.intercept(t) } else { 0.0 };
+        let c = if ssm.has_trend() {
+            ssm.intercept(t)
+        } else {
+            0.0
+        };
         filt.predict(c);
     }
     Some((filt, ended))

@@ -191,7 +191,11 @@ pub fn loglike(
     Ok(llf)
 }
 
-pub(crate) fn check_params(spec: &SarimaxSpec, l: &Layout, params: &[f64]) -> Result<(), ModelError> {
+pub(crate) fn check_params(
+    spec: &SarimaxSpec,
+    l: &Layout,
+    params: &[f64],
+) -> Result<(), ModelError> {
     if params.len() != l.n_params {
         return Err(spec.unsupported(format!(
             "expected {} parameters {:?}, got {}",

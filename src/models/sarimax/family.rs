@@ -10,7 +10,7 @@ use super::estimate::{SarimaxFit, fit};
 use super::forecast::{forecast, forecast_origins};
 use super::spec::SarimaxSpec;
 use crate::models::{
-    FitData, FitInfo, Forecast, Forecaster, FittedForecaster, Frame, FutureInputs, ModelError,
+    FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
 
 /// File written by [`FittedSarimax::save`] and read by [`load`].
@@ -53,7 +53,10 @@ fn exog_cols<'a>(spec: &SarimaxSpec, frame: &'a Frame) -> Result<Vec<&'a [f64]>,
 
 fn target(frame: &Frame) -> Result<&[f64], ModelError> {
     frame.col(&frame.target).ok_or_else(|| {
-        ModelError::BadInput(format!("target column {:?} is not in the frame", frame.target))
+        ModelError::BadInput(format!(
+            "target column {:?} is not in the frame",
+            frame.target
+        ))
     })
 }
 
@@ -158,12 +161,19 @@ impl FittedForecaster for FittedSarimax {
         let y = target(data)?;
         let ex = exog_cols(spec, data)?;
         let fut = |o: usize| future_cols(spec, &future(o), horizon);
-        Ok(
-            forecast_origins(spec, &self.fit.params, y, &ex, origins, &fut, horizon, level)?
-                .into_iter()
-                .map(to_forecast)
-                .collect(),
-        )
+        Ok(forecast_origins(
+            spec,
+            &self.fit.params,
+            y,
+            &ex,
+            origins,
+            &fut,
+            horizon,
+            level,
+        )?
+        .into_iter()
+        .map(to_forecast)
+        .collect())
     }
 
     fn info(&self) -> FitInfo {
@@ -207,6 +217,8 @@ pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
 /// Fit every spec on `data` in parallel. Results follow `specs`; a failing point carries its
 /// spec and error and does not stop the others. Each fit is deterministic and independent, so
 /// results do not depend on the number of threads.
+// The error is returned by value on purpose: it is rare and callers match on its fields.
+#[allow(clippy::result_large_err)]
 pub fn fit_grid(specs: &[SarimaxSpec], data: &FitData) -> Vec<Result<FittedSarimax, GridError>> {
     specs
         .par_iter()

@@ -160,18 +160,18 @@ fn forecast_from(
         out.lower.push(mean - z * se);
         out.upper.push(mean + z * se);
         if h + 1 < horizon {
-            let c = if ssm.has_trend() { ssm.intercept(t0 + h) } else { 0.0 };
+            let c = if ssm.has_trend() {
+                ssm.intercept(t0 + h)
+            } else {
+                0.0
+            };
             filt.predict(c);
         }
     }
     out
 }
 
-fn check_future(
-    spec: &SarimaxSpec,
-    future: &[&[f64]],
-    horizon: usize,
-) -> Result<(), ModelError> {
+fn check_future(spec: &SarimaxSpec, future: &[&[f64]], horizon: usize) -> Result<(), ModelError> {
     if future.len() != spec.exog.len() {
         return Err(ModelError::BadInput(format!(
             "{spec}: forecasting needs future values of {} exog column(s) {:?}, got {}",
@@ -228,12 +228,23 @@ pub fn forecast(
         for (t, &yt) in y.iter().enumerate() {
             let d = ssm.obs_intercept(exog, t);
             f.update(yt, d).map_err(|_| broke())?;
-            let c = if ssm.has_trend() { ssm.intercept(t) } else { 0.0 };
+            let c = if ssm.has_trend() {
+                ssm.intercept(t)
+            } else {
+                0.0
+            };
             f.predict(c);
         }
         f
     };
-    Ok(forecast_from(&mut filt, y.len(), future_exog, horizon, z, level))
+    Ok(forecast_from(
+        &mut filt,
+        y.len(),
+        future_exog,
+        horizon,
+        z,
+        level,
+    ))
 }
 
 /// Forecasts from many origins in one pass: `origins[k]` is the index of the last observed
@@ -284,7 +295,11 @@ pub fn forecast_origins(
         while t <= o {
             let d = ssm.obs_intercept(exog, t);
             f.update(y[t], d).map_err(|_| broke())?;
-            let c = if ssm.has_trend() { ssm.intercept(t) } else { 0.0 };
+            let c = if ssm.has_trend() {
+                ssm.intercept(t)
+            } else {
+                0.0
+            };
             f.predict(c);
             t += 1;
         }
@@ -295,7 +310,10 @@ pub fn forecast_origins(
         let mut g = f.clone();
         out[k] = Some(forecast_from(&mut g, o + 1, &refs, horizon, z, level));
     }
-    Ok(out.into_iter().map(|f| f.expect("every origin visited")).collect())
+    Ok(out
+        .into_iter()
+        .map(|f| f.expect("every origin visited"))
+        .collect())
 }
 
 #[cfg(test)]

@@ -133,8 +133,8 @@ impl<'a> Filter<'a> {
                 continue;
             }
             let row = &mut self.p[i * m..(i + 1) * m];
-            for j in 0..m {
-                row[j] -= pi * self.pz[j];
+            for (x, pj) in row.iter_mut().zip(&self.pz) {
+                *x -= pi * pj;
             }
         }
         Ok(Some(Innovation { v, f }))
@@ -244,7 +244,11 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
         if reduce && t == kd {
             return ArmaFilter::from_full(&f).run(y, exog, t, obs);
         }
-        let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
+        let d = if has_exog {
+            ssm.obs_intercept(exog, t)
+        } else {
+            0.0
+        };
         match f.update(yt, d) {
             Ok(Some(inn)) => obs(t, inn.loglike()),
             Ok(None) => {}
@@ -270,6 +274,7 @@ struct ArmaFilter<'a> {
     a_diff_tmp: Vec<f64>,
     col0: Vec<f64>,
     p_prev: Vec<f64>,
+    f_prev: f64,
     steady: bool,
 }
 
@@ -296,6 +301,7 @@ impl<'a> ArmaFilter<'a> {
             a_diff_tmp: vec![0.0; kd],
             col0: vec![0.0; k],
             p_prev: vec![0.0; k * k],
+            f_prev: f64::NAN,
             steady: false,
         }
     }
@@ -316,7 +322,11 @@ impl<'a> ArmaFilter<'a> {
         let zd = &ssm.z_idx[..ssm.z_idx.len() - 1];
         let s2 = ssm.sigma2;
         for (t, &yt) in y.iter().enumerate().skip(t0) {
-            let d = if has_exog { ssm.obs_intercept(exog, t) } else { 0.0 };
+            let d = if has_exog {
+                ssm.obs_intercept(exog, t)
+            } else {
+                0.0
+            };
             let zdiff: f64 = zd.iter().map(|&j| self.a_diff[j]).sum();
             let w = yt - d - zdiff;
             let f = self.p[0];
@@ -375,7 +385,11 @@ impl<'a> ArmaFilter<'a> {
             for i in 0..k {
                 let ph = self.phi[i];
                 for j in 0..k {
-                    let next = if i + 1 < k { self.p[(i + 1) * k + j] } else { 0.0 };
+                    let next = if i + 1 < k {
+                        self.p[(i + 1) * k + j]
+                    } else {
+                        0.0
+                    };
                     self.tp[i * k + j] = ph * self.p[j] + next;
                 }
             }
@@ -384,13 +398,21 @@ impl<'a> ArmaFilter<'a> {
                 let tp0 = self.tp[i * k];
                 let ri = s2 * ssm.r[i];
                 for j in i..k {
-                    let next = if j + 1 < k { self.tp[i * k + j + 1] } else { 0.0 };
+                    let next = if j + 1 < k {
+                        self.tp[i * k + j + 1]
+                    } else {
+                        0.0
+                    };
                     let v = self.phi[j] * tp0 + next + ri * ssm.r[j];
                     self.p[i * k + j] = v;
                     self.p[j * k + i] = v;
                 }
             }
-            if t > t0 {
+            // Cheap test first: F must have settled before the whole matrix is compared.
+            let fnew = self.p[0];
+            let settled = (fnew - self.f_prev).abs() <= STEADY_TOL * fnew;
+            self.f_prev = fnew;
+            if settled && t > t0 {
                 let mut diff = 0.0f64;
                 let mut scale = 0.0f64;
                 for (a, b) in self.p.iter().zip(&self.p_prev) {
@@ -399,7 +421,9 @@ impl<'a> ArmaFilter<'a> {
                 }
                 self.steady = diff <= STEADY_TOL * scale;
             }
-            self.p_prev.copy_from_slice(&self.p);
+            if settled {
+                self.p_prev.copy_from_slice(&self.p);
+            }
         }
         Some(())
     }

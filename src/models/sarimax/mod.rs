@@ -10,6 +10,9 @@
 //! matrices, initialisation) → `kalman` / `diffuse` (likelihood) → `start` (OLS + CSS start
 //! values) → `optim` (L-BFGS) → [`estimate`] (fit, std errors, criteria) → [`forecast`].
 
+// Checks are written `!(x > 0.0)` on purpose throughout: NaN must fail them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 mod diffuse;
 pub mod estimate;
 pub mod family;

@@ -6,6 +6,11 @@
 //! whose stopping rule we control (statsmodels stops at 50 iterations; we continue until
 //! the gradient is small so that our optimum is never worse than theirs).
 
+/// Gradient size below which central differences are used.
+const CENTRAL_BELOW: f64 = 1e-3;
+const WINDOW: usize = 10;
+const STALL: f64 = 1e-9;
+
 /// Why the minimiser stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Outcome {
@@ -42,11 +47,28 @@ impl Default for Settings {
     }
 }
 
-/// Central-difference gradient; falls back to a one-sided difference where one side is not
-/// finite (near the edge of the feasible region).
-pub(crate) fn gradient<F: FnMut(&[f64]) -> f64>(f: &mut F, x: &[f64], fx: f64, g: &mut [f64]) {
+/// Finite-difference gradient: forward differences (k evaluations) while far from the
+/// optimum, central (2k, accurate to ~1e-10) once the gradient is small. Falls back to a
+/// one-sided difference where one side is not finite (near the edge of the feasible region).
+pub(crate) fn gradient<F: FnMut(&[f64]) -> f64>(
+    f: &mut F,
+    x: &[f64],
+    fx: f64,
+    g: &mut [f64],
+    central: bool,
+) {
     let mut xx = x.to_vec();
     for i in 0..x.len() {
+        if !central {
+            let h = 1.5e-8 * x[i].abs().max(1.0);
+            xx[i] = x[i] + h;
+            let fp = f(&xx);
+            xx[i] = x[i];
+            if fp.is_finite() {
+                g[i] = (fp - fx) / h;
+                continue;
+            }
+        }
         let h = 6e-6 * x[i].abs().max(1.0);
         xx[i] = x[i] + h;
         let fp = f(&xx);
@@ -66,11 +88,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
-    mut f: F,
-    x0: &[f64],
-    st: &Settings,
-) -> Outcome {
+pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Settings) -> Outcome {
     let n = x0.len();
     let mut x = x0.to_vec();
     let mut fx = f(&x);
@@ -84,7 +102,13 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
         };
     }
     let mut g = vec![0.0; n];
-    gradient(&mut f, &x, fx, &mut g);
+    gradient(&mut f, &x, fx, &mut g, false);
+    let mut central = g.iter().all(|v| v.abs() < CENTRAL_BELOW);
+    if central {
+        gradient(&mut f, &x, fx, &mut g, true);
+    }
+    // Objective values of the last iterations, for the stalled-progress test.
+    let mut recent: Vec<f64> = Vec::with_capacity(WINDOW + 1);
     let mut s_hist: Vec<Vec<f64>> = Vec::with_capacity(st.memory);
     let mut y_hist: Vec<Vec<f64>> = Vec::with_capacity(st.memory);
     let mut rho: Vec<f64> = Vec::with_capacity(st.memory);
@@ -95,6 +119,12 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
     let mut iter = 0;
     loop {
         let gmax = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if !central && gmax < CENTRAL_BELOW {
+            // Close enough that forward-difference noise matters: switch for good.
+            central = true;
+            gradient(&mut f, &x, fx, &mut g, true);
+            continue;
+        }
         if gmax <= st.pgtol {
             return Outcome {
                 x,
@@ -110,7 +140,10 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
                 f: fx,
                 iterations: iter,
                 converged: false,
-                message: format!("reached maxiter = {} (max |gradient| {gmax:.3e})", st.maxiter),
+                message: format!(
+                    "reached maxiter = {} (max |gradient| {gmax:.3e})",
+                    st.maxiter
+                ),
             };
         }
         iter += 1;
@@ -180,7 +213,7 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
                 message: format!("line search found no decrease (max |gradient| {gmax:.3e})"),
             };
         }
-        gradient(&mut f, &xn, fnew, &mut gn);
+        gradient(&mut f, &xn, fnew, &mut gn, central);
         let mut s = vec![0.0; n];
         let mut yv = vec![0.0; n];
         for j in 0..n {
@@ -202,7 +235,7 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
         x.copy_from_slice(&xn);
         g.copy_from_slice(&gn);
         fx = fnew;
-        if rel <= st.ftol {
+        if rel <= st.ftol && central {
             return Outcome {
                 x,
                 f: fx,
@@ -210,6 +243,25 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(
                 converged: true,
                 message: format!("relative reduction of the objective below {:e}", st.ftol),
             };
+        }
+        // Creeping along a ridge towards the stationarity/invertibility boundary (x → ∞)
+        // improves the objective by ever smaller amounts: stop once WINDOW iterations together
+        // gain less than STALL relative, far below what matters for the likelihood.
+        recent.push(fx);
+        if recent.len() > WINDOW {
+            recent.remove(0);
+            let gain = (recent[0] - fx) / fx.abs().max(1.0);
+            if gain <= STALL && central {
+                return Outcome {
+                    x,
+                    f: fx,
+                    iterations: iter,
+                    converged: true,
+                    message: format!(
+                        "objective improved by less than {STALL:e} (relative) over {WINDOW} iterations"
+                    ),
+                };
+            }
         }
     }
 }
@@ -223,7 +275,10 @@ mod tests {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let out = minimize(f, &[-1.2, 1.0], &Settings::default());
         assert!(out.converged, "{out:?}");
-        assert!((out.x[0] - 1.0).abs() < 1e-4 && (out.x[1] - 1.0).abs() < 1e-4, "{out:?}");
+        assert!(
+            (out.x[0] - 1.0).abs() < 1e-4 && (out.x[1] - 1.0).abs() < 1e-4,
+            "{out:?}"
+        );
     }
 
     #[test]

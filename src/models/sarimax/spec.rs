@@ -150,7 +150,11 @@ impl fmt::Display for SarimaxSpec {
         let (p, d, q) = self.order;
         if self.has_seasonal() || !self.exog.is_empty() {
             let (sp, sd, sq, s) = self.seasonal;
-            write!(f, "SARIMAX({p},{d},{q})({sp},{sd},{sq},{s}) trend={}", self.trend.as_str())?;
+            write!(
+                f,
+                "SARIMAX({p},{d},{q})({sp},{sd},{sq},{s}) trend={}",
+                self.trend.as_str()
+            )?;
             if !self.exog.is_empty() {
                 write!(f, " exog=[{}]", self.exog.join(","))?;
             }
@@ -269,11 +273,21 @@ mod tests {
         assert_eq!(
             spec.param_names(),
             vec![
-                "intercept", "drift", "ad_spend", "ar.L1", "ma.L1", "ar.S.L7", "ma.S.L7", "sigma2"
+                "intercept",
+                "drift",
+                "ad_spend",
+                "ar.L1",
+                "ma.L1",
+                "ar.S.L7",
+                "ma.S.L7",
+                "sigma2"
             ]
         );
         let l = Layout::new(&spec);
-        assert_eq!((l.k_ar, l.k_ma, l.k_order, l.k_diff, l.k_states), (8, 8, 9, 8, 17));
+        assert_eq!(
+            (l.k_ar, l.k_ma, l.k_order, l.k_diff, l.k_states),
+            (8, 8, 9, 8, 17)
+        );
     }
 
     #[test]

@@ -147,19 +147,11 @@ fn css(
 }
 
 /// Start parameters in statsmodels' order (constrained space).
-pub(crate) fn start_params(
-    l: &Layout,
-    powers: &[u32],
-    y: &[f64],
-    exog: &[&[f64]],
-) -> Vec<f64> {
+pub(crate) fn start_params(l: &Layout, powers: &[u32], y: &[f64], exog: &[&[f64]]) -> Vec<f64> {
     let nobs = y.len();
     let mut endog = difference(y, l.d, l.sd, l.s);
     let n = endog.len();
-    let exog_d: Vec<Vec<f64>> = exog
-        .iter()
-        .map(|c| difference(c, l.d, l.sd, l.s))
-        .collect();
+    let exog_d: Vec<Vec<f64>> = exog.iter().map(|c| difference(c, l.d, l.sd, l.s)).collect();
     // Trend regressors for t = 1..n (statsmodels truncates the undifferenced trend data).
     let mut trend = Vec::with_capacity(n * l.k_trend);
     for i in 0..n {
@@ -177,7 +169,9 @@ pub(crate) fn start_params(
         }
         beta = pinv_solve(&x, n, l.k_exog, &endog).unwrap_or_else(|| vec![0.0; l.k_exog]);
         for i in 0..n {
-            endog[i] -= (0..l.k_exog).map(|j| x[i * l.k_exog + j] * beta[j]).sum::<f64>();
+            endog[i] -= (0..l.k_exog)
+                .map(|j| x[i * l.k_exog + j] * beta[j])
+                .sum::<f64>();
         }
     }
     let ar_lags: Vec<usize> = (1..=l.p).collect();
@@ -216,7 +210,11 @@ pub(crate) fn start_params(
     out.extend(ma);
     out.extend(sar);
     out.extend(sma);
-    out.push(if variance.is_finite() { variance.max(1e-10) } else { 1.0 });
+    out.push(if variance.is_finite() {
+        variance.max(1e-10)
+    } else {
+        1.0
+    });
     out
 }
 

@@ -177,11 +177,7 @@ impl Ssm {
     /// Observation intercept x_t'β at time t from the exog rows (`exog[j][t]`).
     #[inline]
     pub fn obs_intercept(&self, exog: &[&[f64]], t: usize) -> f64 {
-        self.beta
-            .iter()
-            .zip(exog)
-            .map(|(b, col)| b * col[t])
-            .sum()
+        self.beta.iter().zip(exog).map(|(b, col)| b * col[t]).sum()
     }
 
     /// True when the reduced AR polynomial is stationary (required for the stationary
