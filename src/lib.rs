@@ -2,5 +2,17 @@
 //!
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
+pub mod backtest;
+pub mod config;
+pub mod data;
 pub mod error;
+pub mod features;
+pub mod fsutil;
+pub mod logging;
+pub mod metrics;
 pub mod models;
+pub mod pipeline;
+pub mod preprocess;
+pub mod sample;
+pub mod stats;
+pub mod train;
