@@ -482,8 +482,9 @@ fn parse_yaml(text: &str, path: &Path) -> Result<ConfigFile, InputError> {
     let de = serde_norway::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, ConfigFile>(de).map_err(|e| {
         let key = e.path().to_string();
-        let inner = e.into_inner();
-        if key == "." || key.is_empty() {
+        let inner = e.into_inner().to_string();
+        // serde_norway already prefixes most messages with the key path; avoid saying it twice.
+        if key == "." || key.is_empty() || inner.starts_with(&key) {
             InputError::new(format!("config file {}: {inner}", path.display()))
         } else {
             InputError::new(format!(
@@ -523,7 +524,7 @@ impl Checker<'_> {
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
+    if p.is_absolute() || base == Path::new(".") {
         p.to_path_buf()
     } else {
         base.join(p)
