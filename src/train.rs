@@ -38,6 +38,8 @@ pub struct TrainReport {
     pub results: Vec<FamilyResult>,
     /// Index into `results` of the lowest test RMSE.
     pub winner: usize,
+    /// Configured families this build cannot run yet.
+    pub skipped: Vec<String>,
 }
 
 /// Fits `model` on train, evaluates on val; refits on train+val, evaluates on test.
@@ -103,10 +105,18 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
     pipeline::write_outputs(cfg, &stages)?;
 
     let mut results = Vec::new();
+    let mut skipped = Vec::new();
     for fam in &cfg.families {
         match fam {
             Family::SeasonalNaive => {
                 results.push(evaluate_family(&SeasonalNaive { period: 7 }, cfg, &stages)?);
+            }
+            Family::Mstl => {
+                results.push(evaluate_family(
+                    &crate::models::mstl::Mstl { period: 7 },
+                    cfg,
+                    &stages,
+                )?);
             }
             other => {
                 tracing::warn!(
@@ -114,6 +124,7 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
                     "family `{}` is not built yet in this version; skipped",
                     other.as_str()
                 );
+                skipped.push(other.as_str().to_string());
             }
         }
     }
@@ -132,6 +143,7 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
         stages,
         results,
         winner,
+        skipped,
     })
 }
 
