@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod exog;
 pub mod features;
 pub mod fsutil;
 pub mod logging;

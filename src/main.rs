@@ -89,11 +89,15 @@ fn run(cli: Cli) -> Result<()> {
             let report = adsales::train::run(&cfg, &adsales::train::TrainOptions::default())?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", adsales::train::leaderboard(&report))?;
-            writeln!(
-                out,
-                "winner by test RMSE: {} ({})",
-                report.results[report.winner].spec, report.results[report.winner].family
-            )?;
+            if let Some(w) = report.winner {
+                let f = &report.families[w];
+                writeln!(
+                    out,
+                    "winner by test RMSE: {} ({})",
+                    f.best_point().map(|p| p.spec.as_str()).unwrap_or("?"),
+                    f.family.as_str()
+                )?;
+            }
             if !report.skipped.is_empty() {
                 writeln!(
                     out,
