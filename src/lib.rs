@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod models;
 pub mod pipeline;
+pub mod plots;
 pub mod preprocess;
 pub mod sample;
 pub mod stats;

@@ -302,12 +302,68 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
         None => anyhow::bail!("no family produced a test evaluation; see the warnings above"),
     }
     drop(ctx);
-    Ok(TrainReport {
+    let report = TrainReport {
         stages,
         families,
         winner,
         skipped,
-    })
+    };
+    let plots = write_plots(cfg, &report)?;
+    info!(
+        files = plots.len(),
+        "plots written to {}",
+        cfg.paths.artifacts_dir.display()
+    );
+    Ok(report)
+}
+
+/// Writes the test-forecast and per-step RMSE charts (PNG and SVG) into the artifacts folder.
+pub fn write_plots(cfg: &Config, report: &TrainReport) -> Result<Vec<std::path::PathBuf>> {
+    use crate::plots::{self, Band};
+    let prep = &report.stages.prepared;
+    let real = &prep.real;
+    let s = prep.split;
+    let y = real.target();
+    // Recent history before the test segment, then the test actuals.
+    let from = s.val_end.saturating_sub(90);
+    let history: Vec<_> = (from..s.n).map(|i| (real.dates[i], y[i])).collect();
+    let mut bands = Vec::new();
+    let mut steps = Vec::new();
+    for f in &report.families {
+        let (Some(p), Some(t)) = (f.best_point(), &f.test) else {
+            continue;
+        };
+        // The 1-day-ahead forecast from every test origin, as one continuous line.
+        let one = t.forecasts.iter().filter(|o| !o.mean.is_empty());
+        bands.push(Band {
+            name: format!("{} {}", f.family.as_str(), p.spec),
+            dates: one.clone().map(|o| real.dates[o.origin + 1]).collect(),
+            mean: one.clone().map(|o| o.mean[0]).collect(),
+            lower: one.clone().map(|o| o.lower[0]).collect(),
+            upper: one.map(|o| o.upper[0]).collect(),
+        });
+        steps.push((f.family.as_str().to_string(), t.step_rmse.clone()));
+    }
+    let dir = &cfg.paths.artifacts_dir;
+    let mut written = Vec::new();
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("test_forecast.{ext}"));
+        plots::write_atomically(&path, |p| {
+            plots::forecast_chart(
+                p,
+                "Test segment: 1-day-ahead rolling forecasts (95% bands)",
+                &history,
+                &bands,
+            )
+        })
+        .map_err(anyhow::Error::msg)?;
+        written.push(path);
+        let path = dir.join(format!("step_rmse.{ext}"));
+        plots::write_atomically(&path, |p| plots::step_rmse_chart(p, &steps))
+            .map_err(anyhow::Error::msg)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// The leaderboard as a text table.
