@@ -2,5 +2,7 @@
 //!
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
+pub mod bundle;
 pub mod error;
 pub mod models;
+pub mod tracking;

@@ -56,14 +56,19 @@ impl Frame {
     }
     /// The target column.
     pub fn target(&self) -> &[f64] {
-        self.col(&self.target).expect("Frame invariant: target column present")
+        self.col(&self.target)
+            .expect("Frame invariant: target column present")
     }
     /// Rows `range` as a new frame.
     pub fn rows(&self, range: Range<usize>) -> Frame {
         Frame {
             dates: self.dates[range.clone()].to_vec(),
             names: self.names.clone(),
-            cols: self.cols.iter().map(|c| c[range.clone()].to_vec()).collect(),
+            cols: self
+                .cols
+                .iter()
+                .map(|c| c[range.clone()].to_vec())
+                .collect(),
             target: self.target.clone(),
         }
     }
