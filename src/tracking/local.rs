@@ -514,8 +514,10 @@ impl LocalTracker {
                 continue;
             }
             let ds: DatasetMeta = read_yaml(&dp)?;
+            let (num_rows, sha256) = DatasetInput::from_profile(ds.profile.as_deref());
             out.push(DatasetInput {
-                num_rows: DatasetInput::rows_from_profile(ds.profile.as_deref()),
+                num_rows,
+                sha256,
                 name: ds.name,
                 digest: ds.digest,
                 source_type: ds.source_type,
@@ -770,6 +772,9 @@ impl Tracker for LocalTracker {
     fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
         let dir = self.run_dir(run_id)?;
         let exp_dir = dir.parent().unwrap_or(&dir).to_path_buf();
+        for input in inputs {
+            input.validate()?;
+        }
         for input in inputs {
             // MLflow names these folders md5(name + digest) and md5(dataset id + run id); any
             // stable unique name reads back the same, so we use sha256 truncated to 32 hex.

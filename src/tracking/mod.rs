@@ -34,8 +34,8 @@ pub const TAG_RUN_NAME: &str = "mlflow.runName";
 #[derive(Debug, thiserror::Error)]
 pub enum TrackingError {
     /// The tracking URI (user config or `MLFLOW_TRACKING_URI`) is unusable. Carries an
-    /// [`InputError`] so the CLI exits 2.
-    #[error(transparent)]
+    /// [`InputError`] (in the error chain) so the CLI exits 2.
+    #[error("tracking configuration")]
     BadUri(#[from] InputError),
     /// The server answered with an MLflow error (`error_code`, `message`).
     #[error("MLflow {endpoint}: HTTP {status} {code}: {message}")]
@@ -216,47 +216,78 @@ impl Batch {
 }
 
 /// A dataset a run used (MLflow "dataset input").
+///
+/// MLflow caps `digest` at 36 characters (measured: a 64-hex sha256 is a 400), so the full
+/// sha256 travels in the dataset profile (`{"num_rows": N, "sha256": "..."}`) and `digest` holds
+/// its first 32 hex digits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetInput {
     pub name: String,
-    /// sha256 (hex) of the data file.
+    /// Short digest MLflow shows (at most 36 characters).
     pub digest: String,
     /// e.g. `local`.
     pub source_type: String,
     /// Where it came from, as MLflow stores it (a JSON string such as `{"uri": "..."}`).
     pub source: String,
     pub num_rows: Option<u64>,
+    /// Full sha256 (hex) of the data.
+    pub sha256: Option<String>,
     /// Tag `mlflow.data.context` (`train`, `eval`, ...).
     pub context: Option<String>,
 }
 
 impl DatasetInput {
-    /// A local file: source becomes `{"uri": "<path>"}`.
+    /// A local file with its sha256 (hex): source becomes `{"uri": "<path>"}`.
     pub fn local_file(
         name: impl Into<String>,
         path: &Path,
-        digest: impl Into<String>,
+        sha256: impl Into<String>,
         num_rows: Option<u64>,
     ) -> Self {
+        let sha256 = sha256.into();
         DatasetInput {
             name: name.into(),
-            digest: digest.into(),
+            digest: sha256.chars().take(32).collect(),
             source_type: "local".into(),
             source: serde_json::json!({ "uri": path.display().to_string() }).to_string(),
             num_rows,
+            sha256: Some(sha256),
             context: None,
         }
     }
 
-    /// The MLflow `profile` field we write.
+    /// The MLflow `profile` field we write (a JSON string).
     pub(crate) fn profile(&self) -> Option<String> {
-        self.num_rows
-            .map(|n| serde_json::json!({ "num_rows": n }).to_string())
+        let mut p = serde_json::Map::new();
+        if let Some(n) = self.num_rows {
+            p.insert("num_rows".into(), n.into());
+        }
+        if let Some(s) = &self.sha256 {
+            p.insert("sha256".into(), s.clone().into());
+        }
+        (!p.is_empty()).then(|| serde_json::Value::Object(p).to_string())
     }
 
-    pub(crate) fn rows_from_profile(profile: Option<&str>) -> Option<u64> {
-        let v: serde_json::Value = serde_json::from_str(profile?).ok()?;
-        v.get("num_rows")?.as_u64()
+    /// `(num_rows, sha256)` from a profile we wrote.
+    pub(crate) fn from_profile(profile: Option<&str>) -> (Option<u64>, Option<String>) {
+        let Some(v) = profile.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        else {
+            return (None, None);
+        };
+        (
+            v.get("num_rows").and_then(|n| n.as_u64()),
+            v.get("sha256").and_then(|s| s.as_str()).map(str::to_string),
+        )
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), TrackingError> {
+        if self.name.is_empty() || self.digest.is_empty() || self.digest.chars().count() > 36 {
+            return Err(TrackingError::Invalid(format!(
+                "dataset input {:?}: name must be set and digest 1 to 36 characters (MLflow's limit), got {:?}",
+                self.name, self.digest
+            )));
+        }
+        Ok(())
     }
 }
 

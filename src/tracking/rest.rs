@@ -494,14 +494,15 @@ impl RestTracker {
             .filter_map(|di| {
                 let d = di.get("dataset")?;
                 let itags = kv_list(di.get("tags"));
+                let (num_rows, sha256) =
+                    DatasetInput::from_profile(as_string(d.get("profile")).as_deref());
                 Some(DatasetInput {
+                    num_rows,
+                    sha256,
                     name: as_string(d.get("name"))?,
                     digest: as_string(d.get("digest")).unwrap_or_default(),
                     source_type: as_string(d.get("source_type")).unwrap_or_default(),
                     source: as_string(d.get("source")).unwrap_or_default(),
-                    num_rows: DatasetInput::rows_from_profile(
-                        as_string(d.get("profile")).as_deref(),
-                    ),
                     context: itags.get("mlflow.data.context").cloned(),
                 })
             })
@@ -742,6 +743,9 @@ impl Tracker for RestTracker {
     }
 
     fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        for d in inputs {
+            d.validate()?;
+        }
         let datasets: Vec<Value> = inputs
             .iter()
             .map(|d| {
