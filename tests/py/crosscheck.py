@@ -27,6 +27,10 @@ def main():
         want = json.load(f)
     c = MlflowClient(tracking_uri=uri, registry_uri=uri)
 
+    # The experiment is listed (the file store reads every experiment folder for this).
+    exps = {e.experiment_id for e in c.search_experiments()}
+    check(want["experiment_id"] in exps, f"experiment {want['experiment_id']} not in {exps}")
+
     # Registry: alias lookup.
     mv = c.get_model_version_by_alias(want["model_name"], "Staging")
     check(str(mv.version) == want["staging_version"], f"Staging version {mv.version}")
