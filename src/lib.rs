@@ -3,6 +3,7 @@
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
 pub mod backtest;
+pub mod bundle;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -17,4 +18,5 @@ pub mod plots;
 pub mod preprocess;
 pub mod sample;
 pub mod stats;
+pub mod tracking;
 pub mod train;
