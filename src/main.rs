@@ -41,6 +41,12 @@ enum Command {
     Train {
         #[command(flatten)]
         config: ConfigArg,
+        /// Do not log anything to MLflow (and so do not register).
+        #[arg(long)]
+        no_track: bool,
+        /// Log runs but do not register the winner or move the alias.
+        #[arg(long)]
+        no_register: bool,
     },
     /// Forecast the next days from the model registered under the configured alias.
     Infer {
@@ -84,9 +90,17 @@ fn load_config(arg: &ConfigArg, verbosity: Verbosity) -> Result<Config> {
 fn run(cli: Cli) -> Result<()> {
     let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
     match cli.command {
-        Command::Train { config } => {
+        Command::Train {
+            config,
+            no_track,
+            no_register,
+        } => {
             let cfg = load_config(&config, verbosity)?;
-            let report = adsales::train::run(&cfg, &adsales::train::TrainOptions::default())?;
+            let opts = adsales::train::TrainOptions {
+                track: !no_track,
+                register: !no_track && !no_register,
+            };
+            let report = adsales::train::run(&cfg, &opts)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", adsales::train::leaderboard(&report))?;
             if let Some(w) = report.winner {
@@ -98,6 +112,27 @@ fn run(cli: Cli) -> Result<()> {
                     f.family.as_str()
                 )?;
             }
+            match &report.registration {
+                Some(r) => writeln!(
+                    out,
+                    "registered {} version {} as @{} (previously {})",
+                    r.name,
+                    r.version,
+                    r.alias,
+                    r.previous
+                        .as_deref()
+                        .map(|v| format!("version {v}"))
+                        .unwrap_or_else(|| "unset".into())
+                )?,
+                None if opts.track => writeln!(out, "not registered (--no-register)")?,
+                None => writeln!(out, "not tracked (--no-track)")?,
+            }
+            let timings: Vec<String> = report
+                .timings
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.2}s"))
+                .collect();
+            writeln!(out, "stage timings: {}", timings.join(", "))?;
             if !report.skipped.is_empty() {
                 writeln!(
                     out,
@@ -105,7 +140,6 @@ fn run(cli: Cli) -> Result<()> {
                     report.skipped.join(", ")
                 )?;
             }
-            writeln!(out, "not built yet: MLflow tracking and registration")?;
             Ok(())
         }
         Command::Infer { config, days: _ } => {
