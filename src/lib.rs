@@ -10,6 +10,7 @@ pub mod error;
 pub mod exog;
 pub mod features;
 pub mod fsutil;
+pub mod infer;
 pub mod logging;
 pub mod metrics;
 pub mod modelio;
