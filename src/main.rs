@@ -134,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
             let opts = adsales::train::TrainOptions {
                 track: !no_track,
                 register: !no_track && !no_register,
+                progress: !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             let report = adsales::train::run(&cfg, &opts)?;
             let mut out = std::io::stdout().lock();

@@ -29,6 +29,8 @@ pub struct TrainOptions {
     pub track: bool,
     /// Register the winner and move the alias (`--no-register` turns it off).
     pub register: bool,
+    /// Draw progress bars (on a terminal, without `-q`).
+    pub progress: bool,
 }
 
 impl Default for TrainOptions {
@@ -36,6 +38,7 @@ impl Default for TrainOptions {
         TrainOptions {
             track: true,
             register: true,
+            progress: false,
         }
     }
 }
@@ -145,7 +148,13 @@ impl<'a> EvalContext<'a> {
     }
 
     /// Fits one grid point on train and evaluates it on validation; errors are kept.
-    pub fn run_point(&self, model: &dyn Forecaster) -> PointResult {
+    pub fn run_point(&self, model: &dyn Forecaster, bar: &indicatif::ProgressBar) -> PointResult {
+        let r = self.run_point_inner(model);
+        bar.inc(1);
+        r
+    }
+
+    fn run_point_inner(&self, model: &dyn Forecaster) -> PointResult {
         let prep = &self.stages.prepared;
         let t0 = Instant::now();
         let fitted = model.fit(&FitData {
@@ -182,6 +191,7 @@ impl<'a> EvalContext<'a> {
         family: Family,
         specs: &[Box<dyn Forecaster>],
         parallel: bool,
+        bar: &indicatif::ProgressBar,
     ) -> FamilyResult {
         let t0 = Instant::now();
         let mut points: Vec<PointResult> = if parallel {
@@ -189,10 +199,13 @@ impl<'a> EvalContext<'a> {
             // the thread count.
             specs
                 .par_iter()
-                .map(|m| self.run_point(m.as_ref()))
+                .map(|m| self.run_point(m.as_ref(), bar))
                 .collect()
         } else {
-            specs.iter().map(|m| self.run_point(m.as_ref())).collect()
+            specs
+                .iter()
+                .map(|m| self.run_point(m.as_ref(), bar))
+                .collect()
         };
         let best = points
             .iter()
@@ -241,6 +254,26 @@ impl<'a> EvalContext<'a> {
             seconds: t0.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// A per-family bar (grid points done/total, ETA), hidden unless `show`.
+fn progress_bar(show: bool, fam: Family, n: usize) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(
+        Some(n as u64),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>15} [{bar:30}] {pos}/{len} grid points, ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(fam.as_str());
+    bar
 }
 
 /// The grid of a family as boxed specs; `None` when this build cannot run the family.
@@ -336,7 +369,9 @@ fn run_tracked(
             continue;
         };
         let parallel = fam != Family::Lstm;
-        let result = ctx.run_family(fam, &specs, parallel);
+        let bar = progress_bar(opts.progress, fam, specs.len());
+        let result = ctx.run_family(fam, &specs, parallel, &bar);
+        bar.finish_and_clear();
         match result.best_point() {
             Some(p) => {
                 info!(family = fam.as_str(), best = %p.spec, seconds = result.seconds, "family done")
