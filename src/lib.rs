@@ -11,6 +11,7 @@ pub mod exog;
 pub mod features;
 pub mod fsutil;
 pub mod infer;
+pub mod info;
 pub mod logging;
 pub mod metrics;
 pub mod modelio;

@@ -93,6 +93,9 @@ enum Command {
     Infer(InferArgs),
     /// Show what data, runs and registered models there are.
     Info {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -243,9 +246,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Info { config } => {
-            let _cfg = load_config(&config, verbosity)?;
-            anyhow::bail!("`adsales info` is not built yet in this version")
+        Command::Info { config, json } => {
+            let cfg = load_config(&config, verbosity)?;
+            let info = adsales::info::gather(&cfg);
+            let text = if json {
+                serde_json::to_string_pretty(&info)? + "\n"
+            } else {
+                adsales::info::to_text(&info)
+            };
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
         }
         Command::SampleData { out, seed, days } => {
             logging::init(verbosity, None);

@@ -197,3 +197,35 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn info_reports_data_runs_and_registry() {
+    // Nothing trained yet: says so, exit 0, and creates no experiment.
+    let p = Project::new();
+    p.write("raw.csv", &raw_csv(120, &[30]));
+    p.config("");
+    let o = p.run(&["info", "--config", "config.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("120 days") && out.contains("1 filled (2024-01-31)"),
+        "{out}"
+    );
+    assert!(out.contains("nothing trained"), "{out}");
+    assert!(out.contains("no versions registered yet"), "{out}");
+
+    let p = trained_project("seasonal_naive");
+    let o = p.run(&["info", "--json", "--config", "config.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["data"]["days"], 731);
+    assert_eq!(v["tracking"]["train_runs"], 1);
+    assert_eq!(v["tracking"]["aliased"]["version"], "1");
+    assert_eq!(v["tracking"]["aliased"]["family"], "seasonal_naive");
+    let board = v["tracking"]["latest_train"]["leaderboard"]
+        .as_array()
+        .unwrap();
+    assert_eq!(board.len(), 1);
+    assert!(board[0]["test_rmse"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["snapshot"]["exists"], true);
+}
