@@ -318,8 +318,16 @@ pub fn fit_with(
         x1[arma].iter_mut().for_each(|v| *v = 0.0);
         let alt = optim::minimize(&mut objective, &x1, &settings);
         if alt.f.is_finite() && (alt.f < out.f || !out.f.is_finite()) {
-            let iterations = out.iterations + alt.iterations;
+            let mut iterations = out.iterations + alt.iterations;
             out = alt;
+            if !out.converged {
+                // The better run ran out of iterations: give it one more budget.
+                let more = optim::minimize(&mut objective, &out.x, &settings);
+                iterations += more.iterations;
+                if more.f.is_finite() && more.f <= out.f {
+                    out = more;
+                }
+            }
             out.iterations = iterations;
             out.message = format!("{} (restarted from zero ARMA start values)", out.message);
         } else {

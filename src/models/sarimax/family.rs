@@ -214,6 +214,12 @@ pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
     Ok(FittedSarimax { fit })
 }
 
+/// [`load`] boxed for the model interface (what a bundle loader dispatching on the family
+/// name wants).
+pub fn load_boxed(dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
+    Ok(Box::new(load(dir)?))
+}
+
 /// Fit every spec on `data` in parallel. Results follow `specs`; a failing point carries its
 /// spec and error and does not stop the others. Each fit is deterministic and independent, so
 /// results do not depend on the number of threads.

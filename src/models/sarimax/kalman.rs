@@ -268,7 +268,6 @@ struct ArmaFilter<'a> {
     phi: Vec<f64>,
     a: Vec<f64>,
     p: Vec<f64>,
-    tp: Vec<f64>,
     /// Differencing states (means; their variance is zero).
     a_diff: Vec<f64>,
     a_diff_tmp: Vec<f64>,
@@ -296,10 +295,9 @@ impl<'a> ArmaFilter<'a> {
             phi,
             a: f.a[kd..].to_vec(),
             p,
-            tp: vec![0.0; k * k],
             a_diff: f.a[..kd].to_vec(),
             a_diff_tmp: vec![0.0; kd],
-            col0: vec![0.0; k],
+            col0: vec![0.0; k + 1],
             p_prev: vec![0.0; k * k],
             f_prev: f64::NAN,
             steady: false,
@@ -344,17 +342,7 @@ impl<'a> ArmaFilter<'a> {
                 for i in 0..k {
                     self.col0[i] = self.p[i * k];
                 }
-                let finv = 1.0 / f;
-                for i in 0..k {
-                    let pi = self.col0[i] * finv;
-                    if pi == 0.0 {
-                        continue;
-                    }
-                    let row = &mut self.p[i * k..(i + 1) * k];
-                    for (x, c) in row.iter_mut().zip(&self.col0) {
-                        *x -= pi * c;
-                    }
-                }
+                self.col0[k] = 0.0;
             }
             // Differencing states move deterministically; the filtered first ARMA state is w.
             if kd > 0 {
@@ -381,29 +369,23 @@ impl<'a> ArmaFilter<'a> {
             if self.steady {
                 continue;
             }
-            // tp = T P
+            // With Z = e_1 and no measurement error the first state is observed exactly, so
+            // the filtered covariance has a zero first row and column and the companion's
+            // first column (φ*) drops out of T P T':
+            //   P⁺[i][j] = P[i+1][j+1] − c_{i+1} c_{j+1} / F + σ² r_i r_j,   c = P[:,0].
+            // In place: row i reads only row i+1 at columns > i, and the mirrored writes go to
+            // columns ≤ i, so nothing is read after being overwritten.
+            let finv = 1.0 / f;
             for i in 0..k {
-                let ph = self.phi[i];
-                for j in 0..k {
-                    let next = if i + 1 < k {
-                        self.p[(i + 1) * k + j]
-                    } else {
-                        0.0
-                    };
-                    self.tp[i * k + j] = ph * self.p[j] + next;
-                }
-            }
-            // P = tp T' + σ² r r' (upper triangle, mirrored)
-            for i in 0..k {
-                let tp0 = self.tp[i * k];
+                let ci = self.col0[i + 1] * finv;
                 let ri = s2 * ssm.r[i];
                 for j in i..k {
-                    let next = if j + 1 < k {
-                        self.tp[i * k + j + 1]
+                    let below = if j + 1 < k {
+                        self.p[(i + 1) * k + j + 1]
                     } else {
                         0.0
                     };
-                    let v = self.phi[j] * tp0 + next + ri * ssm.r[j];
+                    let v = below - ci * self.col0[j + 1] + ri * ssm.r[j];
                     self.p[i * k + j] = v;
                     self.p[j * k + i] = v;
                 }

@@ -25,6 +25,8 @@ mod statespace;
 mod transforms;
 
 pub use estimate::{FitOptions, SarimaxFit, fit, fit_with, loglike, loglike_obs};
-pub use family::{FittedSarimax, GridError, SarimaxForecaster, fit_grid, load};
+pub use family::{
+    FittedSarimax, GridError, PARAMS_FILE, SarimaxForecaster, fit_grid, load, load_boxed,
+};
 pub use forecast::{SarimaxForecast, forecast, forecast_origins, norm_ppf};
 pub use spec::{SarimaxSpec, Trend};

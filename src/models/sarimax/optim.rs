@@ -184,8 +184,11 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
         }
         // Backtracking line search with the Armijo condition; non-finite values shrink.
         let mut step: f64 = 1.0;
-        for (d, cap) in dir.iter().zip(&st.max_move) {
-            if d.abs() * step > *cap {
+        for ((d, cap), xi) in dir.iter().zip(&st.max_move).zip(&x) {
+            // Relative beyond the cap: far out on the transformed scale (|x| ≫ 1, a root near
+            // the unit circle) a fixed cap would freeze the coordinate.
+            let cap = cap * xi.abs().max(1.0);
+            if d.abs() * step > cap {
                 step = cap / d.abs();
             }
         }
