@@ -30,6 +30,8 @@ struct Fixture {
     start_params: Vec<f64>,
     bse: Vec<f64>,
     sm_converged: bool,
+    /// aic, bic, hqic, aicc
+    criteria: [f64; 4],
     llf: f64,
     llf_at_params: f64,
     llf_at_start: f64,
@@ -98,6 +100,7 @@ fn load_fixtures() -> Vec<Fixture> {
                 start_params: floats(&v["start_params"]),
                 bse: floats(&v["bse"]),
                 sm_converged: v["converged"].as_bool().unwrap(),
+                criteria: ["aic", "bic", "hqic", "aicc"].map(|k| v[k].as_f64().unwrap()),
                 llf: v["llf"].as_f64().unwrap(),
                 llf_at_params: v["llf_at_params"].as_f64().unwrap(),
                 llf_at_start: v["llf_at_start"].as_f64().unwrap(),
@@ -262,6 +265,17 @@ fn optimum_is_never_worse_and_agrees_where_same() {
                 .fold(0.0f64, f64::max);
             if bdev.is_nan() || bdev > 1e-2 {
                 failures.push(format!("{}: std errors off by {bdev:.3e}", f.name));
+            }
+        }
+        // Information criteria: the penalty (criterion + 2 llf) depends only on k and nobs.
+        let ours_c = [ours.aic, ours.bic, ours.hqic, ours.aicc];
+        for (name, (a, b)) in ["aic", "bic", "hqic", "aicc"]
+            .iter()
+            .zip(ours_c.iter().zip(&f.criteria))
+        {
+            let (pa, pb) = (a + 2.0 * ours.llf, b + 2.0 * f.llf);
+            if (pa - pb).abs() > 1e-6 * pb.abs().max(1.0) {
+                failures.push(format!("{}: {name} penalty {pa} vs {pb}", f.name));
             }
         }
         if !ours.converged {

@@ -346,7 +346,8 @@ pub fn fit_with(
         vec![f64::NAN; l.n_params]
     };
     let nobs_eff = y.len() - if spec.exact_diffuse { 0 } else { burn };
-    let k = l.n_params as f64;
+    // statsmodels counts the exactly diffuse states as estimated quantities in the criteria.
+    let k = (l.n_params + if spec.exact_diffuse { l.k_diff } else { 0 }) as f64;
     let ne = nobs_eff as f64;
     let aic = -2.0 * llf + 2.0 * k;
     Ok(SarimaxFit {
