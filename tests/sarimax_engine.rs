@@ -126,6 +126,9 @@ fn unidentifiable_orders_are_errors() {
     let mut spec = SarimaxSpec::arima(0, 0, 1, Trend::N);
     spec.seasonal = (0, 0, 1, 1);
     assert!(unsupported(fit(&spec, &y, &[])).contains("at least 2"));
+    let mut spec = SarimaxSpec::arima(0, 0, 1, Trend::N);
+    spec.seasonal = (0, 1, 3, 300);
+    assert!(unsupported(fit(&spec, &y, &[])).contains("too large"));
 }
 
 #[test]

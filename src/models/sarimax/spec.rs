@@ -116,6 +116,14 @@ impl SarimaxSpec {
                 "MA lag(s) {s}.. appear in both the seasonal and non-seasonal MA parts (q = {q} >= s = {s})"
             )));
         }
+        // Memory and time grow with the square of the state dimension; refuse clearly
+        // rather than allocate gigabytes.
+        let states = Layout::new(self).k_states;
+        if states > 600 {
+            return Err(self.unsupported(format!(
+                "state dimension {states} (p + P·s, q + Q·s + 1, d + D·s) is too large; at most 600"
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for name in &self.exog {
             if !seen.insert(name.as_str()) {
