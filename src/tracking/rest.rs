@@ -222,6 +222,9 @@ enum Body<'a> {
     Bytes(&'a [u8]),
 }
 
+/// Receives the body of a 2xx answer as a stream (downloads to a file).
+type BodySink<'a> = dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()> + 'a;
+
 /// Answer of one request: status and body bytes.
 struct Answer {
     status: u16,
@@ -362,7 +365,7 @@ impl RestTracker {
         path: &str,
         query: &[(&str, &str)],
         body: Body,
-        mut sink: Option<&mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>>,
+        mut sink: Option<&mut BodySink>,
     ) -> Result<Answer, TrackingError> {
         let url = format!("{}{}", self.base, path);
         let endpoint = path.to_string();

@@ -210,6 +210,11 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     assert_eq!(r.metric("inf_metric"), Some(f64::INFINITY));
     assert!(r.tags.contains_key("mlflow.user"));
     assert!(r.tags.contains_key("mlflow.source.name"));
+    // Tests run in the package root; inside a git checkout the commit is recorded.
+    if repo_root().join(".git").exists() {
+        let c = &r.tags["mlflow.source.git.commit"];
+        assert_eq!(c.len(), 40, "{c}");
+    }
     assert_eq!(r.info.status, RunStatus::Finished);
     let p = t.get_run(&parent.run_id).unwrap();
     assert_eq!(p.inputs.len(), 1, "{:?}", p.inputs);
