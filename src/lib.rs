@@ -2,7 +2,21 @@
 //!
 //! Data flows one way: config → data → features → preprocess → models → tracking.
 
+pub mod backtest;
 pub mod bundle;
+pub mod config;
+pub mod data;
 pub mod error;
+pub mod exog;
+pub mod features;
+pub mod fsutil;
+pub mod logging;
+pub mod metrics;
 pub mod models;
+pub mod pipeline;
+pub mod plots;
+pub mod preprocess;
+pub mod sample;
+pub mod stats;
 pub mod tracking;
+pub mod train;

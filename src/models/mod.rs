@@ -5,6 +5,7 @@
 //! origin with its parameters fixed. The backtest, the grid search, registration and inference
 //! only ever see these two traits, so a new family is one new module.
 
+pub mod mstl;
 pub mod naive;
 
 use std::ops::Range;
@@ -131,6 +132,11 @@ pub trait Forecaster: Send + Sync {
     /// Settings as (key, value) pairs for tracking.
     fn params(&self) -> Vec<(String, String)>;
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError>;
+    /// Whether the test evaluation refits on train + val (statistical families) or keeps the
+    /// model fitted on train and early-stopped on val (the LSTM).
+    fn refit_for_test(&self) -> bool {
+        true
+    }
 }
 
 /// A fitted model: parameters fixed, forecasts from any origin.
