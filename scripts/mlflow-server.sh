@@ -25,12 +25,21 @@ ensure_venv() {
   if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
     return 0
   fi
+  # One installer at a time (a test binary and `start` may both get here); re-check after.
+  mkdir -p "$STATE"
+  exec 8>"$STATE/venv.lock"
+  flock 8
+  if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
+    exec 8>&-
+    return 0
+  fi
   echo "mlflow-server.sh: installing mlflow==$MLFLOW_VERSION into $VENV (one time, ~1 min)" >&2
   local py="${PYTHON:-python3}"
   command -v "$py" >/dev/null || die "python3 not found: it is needed to install MLflow"
   "$py" -m venv "$VENV" || die "cannot create venv $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >&2 \
     || die "pip install mlflow==$MLFLOW_VERSION failed"
+  exec 8>&-
 }
 
 healthy() { curl -fsS --max-time 2 "$1/health" >/dev/null 2>&1; }
@@ -66,7 +75,7 @@ start() {
     --host 127.0.0.1 --port "$port" --workers 1 \
     --backend-store-uri "sqlite:///$data/mlflow.db" \
     --artifacts-destination "$data/artifacts" \
-    >"$STATE/server.log" 2>&1 </dev/null 9>&- &
+    >"$STATE/server.log" 2>&1 </dev/null 8>&- 9>&- &
   local pid=$!
   echo "$pid" >"$STATE/pid"; echo "$uri" >"$STATE/uri"; echo "$data" >"$STATE/data"
   local deadline=$(( $(date +%s) + WAIT_S ))

@@ -57,7 +57,8 @@ fn local_store_scenario_and_python_crosscheck() {
 
     // `mlflow migrate-filestore` imports everything into sqlite: every table count it reports
     // (source vs target) agrees, and it found our runs, metrics and registry.
-    let mlflow = venv_python().with_file_name("mlflow");
+    let Some(python) = venv_python() else { return };
+    let mlflow = python.with_file_name("mlflow");
     let out = Command::new(mlflow)
         .args(["migrate-filestore", "--source"])
         .arg(&root)

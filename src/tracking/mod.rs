@@ -670,12 +670,11 @@ pub(crate) fn validate_key(kind: &str, key: &str) -> Result<(), TrackingError> {
     let chars_ok = key
         .chars()
         .all(|c| c.is_alphanumeric() || "_-. /".contains(c));
-    let bad_segment = key
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..");
+    // A segment starting with '.' would be a hidden file the store skips as a temp file.
+    let bad_segment = key.split('/').any(|s| s.is_empty() || s.starts_with('.'));
     if key.is_empty() || key.len() > 250 || !chars_ok || bad_segment {
         return Err(TrackingError::Invalid(format!(
-            "invalid {kind} key {key:?}: use letters, digits, '_', '-', '.', ' ', '/' (no empty, '.' or '..' segments), at most 250 characters"
+            "invalid {kind} key {key:?}: use letters, digits, '_', '-', '.', ' ', '/' (no empty segments, none starting with '.'), at most 250 characters"
         )));
     }
     Ok(())
@@ -733,7 +732,7 @@ mod tests {
     #[test]
     fn keys() {
         assert!(validate_key("metric", "val/rmse 7").is_ok());
-        for k in ["", "../x", "/x", "a//b", "a$b", "a/./b"] {
+        for k in ["", "../x", "/x", "a//b", "a$b", "a/./b", ".hidden", "a/.b"] {
             assert!(validate_key("metric", k).is_err(), "{k}");
         }
     }

@@ -331,25 +331,37 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's python (the script installs the venv when missing).
-pub fn venv_python() -> PathBuf {
+/// True under CI, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The venv's python (the script installs the venv when missing). `None` (with a loud
+/// message) when it cannot be had outside CI; under CI that is a failure.
+pub fn venv_python() -> Option<PathBuf> {
     let out = Command::new(repo_root().join("scripts/mlflow-server.sh"))
         .arg("python")
-        .output()
-        .expect("run scripts/mlflow-server.sh python");
-    assert!(
-        out.status.success(),
-        "scripts/mlflow-server.sh python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        .output();
+    let why = match out {
+        Ok(o) if o.status.success() => {
+            return Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        }
+        Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+        Err(e) => e.to_string(),
+    };
+    if in_ci() {
+        panic!("CI: no MLflow venv for the Python cross-checks:\n{why}");
+    }
+    eprintln!("\n*** SKIPPED Python cross-check: no MLflow venv:\n{why}\n");
+    None
 }
 
 /// Run tests/py/crosscheck.py: MLflow's own client reads what we logged.
 pub fn python_crosscheck(tracking_uri: &str, logged: &Logged, work: &Path) {
     let spec = work.join("logged.json");
     fs::write(&spec, serde_json::to_string_pretty(logged).unwrap()).unwrap();
-    let out = Command::new(venv_python())
+    let Some(python) = venv_python() else { return };
+    let out = Command::new(python)
         .arg(repo_root().join("tests/py/crosscheck.py"))
         .arg(tracking_uri)
         .arg(&spec)
