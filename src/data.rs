@@ -422,3 +422,66 @@ mod tests {
         assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
     }
 }
+
+/// Appends the days of `newer` that come after the last day of `history`, filling any gap
+/// between them with `policy` (flagged as filled). Days of `newer` on or before the end of
+/// `history` are ignored: the bundled history is what the model was trained on.
+/// Returns the merged frame and the number of new days taken.
+pub fn append_newer(
+    history: &Daily,
+    newer: &Daily,
+    policy: FillMissing,
+    source: &Path,
+) -> Result<(Daily, usize), InputError> {
+    if history.names != newer.names {
+        return Err(input_err(
+            source,
+            format!(
+                "columns {:?} do not match the model's daily columns {:?}",
+                newer.names, history.names
+            ),
+        ));
+    }
+    let last = *history.dates.last().expect("history is never empty");
+    let start = newer.dates.iter().position(|d| *d > last);
+    let Some(start) = start else {
+        return Ok((history.clone(), 0));
+    };
+    let first_new = newer.dates[start];
+    let gap = (first_new - last).num_days() as usize - 1;
+    if gap > 0 && policy == FillMissing::Error {
+        return Err(input_err(
+            source,
+            format!(
+                "starts on {first_new}, {gap} day(s) after the model's history ends ({last}); \
+                 data.fill_missing is `error`"
+            ),
+        ));
+    }
+    let mut out = history.clone();
+    for k in 1..=gap {
+        out.dates.push(last + Duration::days(k as i64));
+        out.is_filled.push(true);
+        for c in &mut out.cols {
+            c.push(if policy == FillMissing::Zero {
+                0.0
+            } else {
+                f64::NAN
+            });
+        }
+    }
+    for i in start..newer.len() {
+        out.dates.push(newer.dates[i]);
+        out.is_filled.push(newer.is_filled[i]);
+        for (c, n) in out.cols.iter_mut().zip(&newer.cols) {
+            c.push(n[i]);
+        }
+    }
+    if gap > 0 && policy == FillMissing::Interpolate {
+        for c in &mut out.cols {
+            interpolate_linear(c);
+        }
+    }
+    out.raw_rows = history.raw_rows + newer.raw_rows;
+    Ok((out, newer.len() - start))
+}

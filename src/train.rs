@@ -16,12 +16,32 @@ use crate::backtest::{self, Evaluation};
 use crate::config::{Config, Family};
 use crate::exog::FutureTable;
 use crate::metrics::seasonal_naive_mae;
+use crate::modelio::{self, FeatureSpec};
 use crate::models::{FitData, FitInfo, FittedForecaster, Forecaster, ModelError};
 use crate::pipeline::{self, DataStages};
+use crate::runlog::{LoggedBest, Registration, TrainTracking};
+use crate::tracking::RunStatus;
 
 /// Options from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct TrainOptions {}
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Log runs to MLflow (`--no-track` turns it off).
+    pub track: bool,
+    /// Register the winner and move the alias (`--no-register` turns it off).
+    pub register: bool,
+    /// Draw progress bars (on a terminal, without `-q`).
+    pub progress: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            track: true,
+            register: true,
+            progress: false,
+        }
+    }
+}
 
 /// One grid point's validation result.
 #[derive(Serialize)]
@@ -64,6 +84,10 @@ pub struct TrainReport {
     pub winner: Option<usize>,
     /// Configured families this build cannot run yet.
     pub skipped: Vec<String>,
+    /// The registered version, when registration ran.
+    pub registration: Option<Registration>,
+    /// Seconds per stage, in pipeline order.
+    pub timings: Vec<(String, f64)>,
 }
 
 /// Shared, model-independent inputs of every evaluation.
@@ -84,9 +108,15 @@ impl<'a> EvalContext<'a> {
         let t0 = Instant::now();
         let val_origins = backtest::origins(&(s.train_end..s.val_end));
         let test_origins = backtest::origins(&(s.val_end..s.n));
-        let val_future = FutureTable::build(&prep.scaled, &cfg.data.exog, &val_origins, h)
+        // Only SARIMAX reads future exog values; without it there is nothing to forecast.
+        let exog: &[crate::config::Exog] = if cfg.families.contains(&Family::Sarimax) {
+            &cfg.data.exog
+        } else {
+            &[]
+        };
+        let val_future = FutureTable::build(&prep.scaled, exog, &val_origins, h)
             .context("forecasting exogenous columns at the validation origins")?;
-        let test_future = FutureTable::build(&prep.scaled, &cfg.data.exog, &test_origins, h)
+        let test_future = FutureTable::build(&prep.scaled, exog, &test_origins, h)
             .context("forecasting exogenous columns at the test origins")?;
         info!(
             seconds = t0.elapsed().as_secs_f64(),
@@ -124,7 +154,13 @@ impl<'a> EvalContext<'a> {
     }
 
     /// Fits one grid point on train and evaluates it on validation; errors are kept.
-    pub fn run_point(&self, model: &dyn Forecaster) -> PointResult {
+    pub fn run_point(&self, model: &dyn Forecaster, bar: &indicatif::ProgressBar) -> PointResult {
+        let r = self.run_point_inner(model);
+        bar.inc(1);
+        r
+    }
+
+    fn run_point_inner(&self, model: &dyn Forecaster) -> PointResult {
         let prep = &self.stages.prepared;
         let t0 = Instant::now();
         let fitted = model.fit(&FitData {
@@ -161,6 +197,7 @@ impl<'a> EvalContext<'a> {
         family: Family,
         specs: &[Box<dyn Forecaster>],
         parallel: bool,
+        bar: &indicatif::ProgressBar,
     ) -> FamilyResult {
         let t0 = Instant::now();
         let mut points: Vec<PointResult> = if parallel {
@@ -168,10 +205,13 @@ impl<'a> EvalContext<'a> {
             // the thread count.
             specs
                 .par_iter()
-                .map(|m| self.run_point(m.as_ref()))
+                .map(|m| self.run_point(m.as_ref(), bar))
                 .collect()
         } else {
-            specs.iter().map(|m| self.run_point(m.as_ref())).collect()
+            specs
+                .iter()
+                .map(|m| self.run_point(m.as_ref(), bar))
+                .collect()
         };
         let best = points
             .iter()
@@ -222,6 +262,26 @@ impl<'a> EvalContext<'a> {
     }
 }
 
+/// A per-family bar (grid points done/total, ETA), hidden unless `show`.
+fn progress_bar(show: bool, fam: Family, n: usize) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(
+        Some(n as u64),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>15} [{bar:30}] {pos}/{len} grid points, ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(fam.as_str());
+    bar
+}
+
 /// The grid of a family as boxed specs; `None` when this build cannot run the family.
 pub fn family_specs(family: Family, _cfg: &Config) -> Option<Vec<Box<dyn Forecaster>>> {
     use crate::models::{mstl::Mstl, naive::SeasonalNaive};
@@ -258,11 +318,42 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
         .map(|(i, _, _)| i)
 }
 
-/// Runs the whole train command.
-pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
+/// Runs the whole train command: tracking (unless disabled) opens first, so an unreachable
+/// server fails before any training; on any failure every open run is marked FAILED.
+pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
+    let tracking = if opts.track {
+        Some(TrainTracking::start(cfg)?)
+    } else {
+        info!("tracking disabled (--no-track)");
+        None
+    };
+    let res = run_tracked(cfg, opts, tracking.as_ref());
+    if let Some(t) = &tracking {
+        t.close(if res.is_ok() {
+            RunStatus::Finished
+        } else {
+            RunStatus::Failed
+        });
+    }
+    res
+}
+
+fn run_tracked(
+    cfg: &Config,
+    opts: &TrainOptions,
+    tracking: Option<&TrainTracking>,
+) -> Result<TrainReport> {
+    let t_start = Instant::now();
     let stages = pipeline::run_data_stages(cfg)?;
     pipeline::write_outputs(cfg, &stages)?;
+    let data_sha = crate::bundle::sha256_file(&cfg.paths.raw_data)
+        .with_context(|| format!("hashing {}", cfg.paths.raw_data.display()))?;
+    if let Some(t) = tracking {
+        t.log_dataset(&cfg.paths.raw_data, &data_sha, stages.daily.raw_rows)?;
+    }
+    let t_exog = Instant::now();
     let ctx = EvalContext::new(cfg, &stages)?;
+    let exog_seconds = t_exog.elapsed().as_secs_f64();
 
     let mut order = cfg.families.clone();
     // The baseline is always evaluated and reported (protocol §4).
@@ -271,6 +362,8 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
     }
     let mut families = Vec::new();
     let mut skipped = Vec::new();
+    let mut logged_best: Vec<Option<LoggedBest>> = Vec::new();
+    let mut tracking_seconds = 0.0;
     for fam in order {
         let Some(specs) = family_specs(fam, cfg) else {
             warn!(
@@ -282,39 +375,179 @@ pub fn run(cfg: &Config, _opts: &TrainOptions) -> Result<TrainReport> {
             continue;
         };
         let parallel = fam != Family::Lstm;
-        let result = ctx.run_family(fam, &specs, parallel);
+        let bar = progress_bar(opts.progress, fam, specs.len());
+        let result = ctx.run_family(fam, &specs, parallel, &bar);
+        bar.finish_and_clear();
         match result.best_point() {
-            Some(p) => info!(
-                family = fam.as_str(),
-                best = %p.spec,
-                seconds = result.seconds,
-                "family done"
-            ),
+            Some(p) => {
+                info!(family = fam.as_str(), best = %p.spec, seconds = result.seconds, "family done")
+            }
             None => warn!(family = fam.as_str(), "every grid point failed"),
         }
+        let t_log = Instant::now();
+        let best = match tracking {
+            Some(t) => t.log_family(&result, &|dir, run_id| {
+                write_family_bundle(cfg, &stages, &result, &data_sha, dir, Some(run_id))
+            })?,
+            None => None,
+        };
+        tracking_seconds += t_log.elapsed().as_secs_f64();
+        logged_best.push(best);
         families.push(result);
     }
-    let winner = select_winner(&families);
-    match winner {
-        Some(w) => {
-            info!(winner = %families[w].best_point().map(|p| p.spec.as_str()).unwrap_or(""), "selection by test RMSE")
-        }
-        None => anyhow::bail!("no family produced a test evaluation; see the warnings above"),
-    }
     drop(ctx);
-    let report = TrainReport {
+    let winner = select_winner(&families).ok_or_else(|| {
+        anyhow::anyhow!("no family produced a test evaluation; see the warnings above")
+    })?;
+    info!(winner = %families[winner].best_point().map(|p| p.spec.as_str()).unwrap_or(""), "selection by test RMSE");
+
+    let mut report = TrainReport {
         stages,
         families,
-        winner,
+        winner: Some(winner),
         skipped,
+        registration: None,
+        timings: Vec::new(),
     };
-    let plots = write_plots(cfg, &report)?;
-    info!(
-        files = plots.len(),
-        "plots written to {}",
-        cfg.paths.artifacts_dir.display()
-    );
+    let mut artifacts = write_plots(cfg, &report)?;
+    let board = cfg.paths.artifacts_dir.join("leaderboard.csv");
+    crate::fsutil::write_atomic(&board, leaderboard_csv(&report).as_bytes())
+        .with_context(|| format!("writing {}", board.display()))?;
+    artifacts.push(board);
+
+    if let Some(t) = tracking {
+        let t_reg = Instant::now();
+        if opts.register {
+            let w = &report.families[winner];
+            let best = logged_best[winner].as_ref().ok_or_else(|| {
+                anyhow::anyhow!("the winner's bundle was not uploaded; nothing to register")
+            })?;
+            let (p, test) = (
+                w.best_point().expect("winner has a best point"),
+                w.test.as_ref().expect("winner tested"),
+            );
+            let mut tags = vec![
+                ("family".to_string(), w.family.as_str().to_string()),
+                ("spec".to_string(), p.spec.clone()),
+                ("test_rmse".to_string(), format!("{}", test.metrics.rmse)),
+                ("test_mape".to_string(), format!("{}", test.metrics.mape)),
+                ("data_sha256".to_string(), data_sha.clone()),
+            ];
+            if let Some(v) = &p.val {
+                tags.push(("val_rmse".to_string(), format!("{}", v.metrics.rmse)));
+            }
+            report.registration = Some(t.register(cfg, best, tags)?);
+        } else {
+            info!("registration skipped (--no-register)");
+        }
+        tracking_seconds += t_reg.elapsed().as_secs_f64();
+    }
+    let [d, f, s] = report.stages.timings;
+    report.timings = vec![
+        ("data".to_string(), d),
+        ("features".to_string(), f),
+        ("split_scale".to_string(), s),
+        ("exog_forecasts".to_string(), exog_seconds),
+    ];
+    for fam in &report.families {
+        report
+            .timings
+            .push((format!("family_{}", fam.family.as_str()), fam.seconds));
+    }
+    report
+        .timings
+        .push(("tracking".to_string(), tracking_seconds));
+    report
+        .timings
+        .push(("total".to_string(), t_start.elapsed().as_secs_f64()));
+    if let Some(t) = tracking {
+        let mut b = crate::tracking::Batch::new()
+            .param("winner_family", report.families[winner].family.as_str())
+            .param(
+                "winner_spec",
+                report.families[winner]
+                    .best_point()
+                    .map(|p| p.spec.clone())
+                    .unwrap_or_default(),
+            );
+        for (k, v) in &report.timings {
+            b = b.metric(format!("time_{k}_s"), *v, 0);
+        }
+        if let Some(r) = &report.registration {
+            b = b.tag("registered_version", r.version.clone());
+        }
+        t.log_train_summary(&b, &artifacts)?;
+    }
     Ok(report)
+}
+
+/// Writes the bundle of a family's best (test) model into `dir`.
+pub fn write_family_bundle(
+    cfg: &Config,
+    stages: &DataStages,
+    f: &FamilyResult,
+    data_sha: &str,
+    dir: &std::path::Path,
+    run_id: Option<&str>,
+) -> Result<()> {
+    let (Some(p), Some(model)) = (f.best_point(), f.test_model.as_ref()) else {
+        anyhow::bail!("family {} has no tested model to bundle", f.family.as_str());
+    };
+    let prep = &stages.prepared;
+    let spec = FeatureSpec::from_config(
+        cfg,
+        f.family.as_str(),
+        &p.spec,
+        &prep.scaled.names,
+        data_sha,
+    );
+    let summary = serde_json::json!({
+        "family": f.family.as_str(),
+        "spec": p.spec,
+        "params": p.params.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "val": p.val.as_ref().map(|v| &v.metrics),
+        "test": f.test.as_ref().map(|t| &t.metrics),
+        "test_rmse_by_step": f.test.as_ref().map(|t| &t.step_rmse),
+        "last_date": stages.daily.dates.last().map(|d| d.to_string()),
+    });
+    modelio::write_bundle(
+        dir,
+        &spec,
+        &prep.scaler,
+        &stages.daily,
+        model.as_ref(),
+        &summary,
+        run_id,
+    )
+    .with_context(|| format!("writing the bundle of {}", p.spec))?;
+    Ok(())
+}
+
+/// The leaderboard as CSV (every family's best point).
+pub fn leaderboard_csv(report: &TrainReport) -> String {
+    let mut out = String::from(
+        "winner,family,best_spec,val_rmse,test_rmse,test_mae,test_mape,test_r2,test_mase,test_coverage,seconds\n",
+    );
+    for (i, f) in report.families.iter().enumerate() {
+        if let (Some(p), Some(t)) = (f.best_point(), &f.test) {
+            let m = &t.metrics;
+            out.push_str(&format!(
+                "{},{},\"{}\",{},{},{},{},{},{},{},{}\n",
+                Some(i) == report.winner,
+                f.family.as_str(),
+                p.spec.replace('"', "'"),
+                p.val.as_ref().map(|v| v.metrics.rmse).unwrap_or(f64::NAN),
+                m.rmse,
+                m.mae,
+                m.mape,
+                m.r2,
+                m.mase,
+                m.coverage,
+                f.seconds
+            ));
+        }
+    }
+    out
 }
 
 /// Writes the test-forecast and per-step RMSE charts (PNG and SVG) into the artifacts folder.

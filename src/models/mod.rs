@@ -171,6 +171,12 @@ pub trait FittedForecaster: Send + Sync {
 
     fn info(&self) -> FitInfo;
 
+    /// Per-epoch (or per-iteration) histories to log as metric series, e.g. the LSTM's
+    /// `train_loss` and `val_loss`. Empty for closed-form and statistical families.
+    fn metric_history(&self) -> Vec<(String, Vec<f64>)> {
+        Vec::new()
+    }
+
     /// Write the model's files into `dir` (parameters as JSON, weights...).
     fn save(&self, dir: &Path) -> Result<(), ModelError>;
 }

@@ -633,6 +633,14 @@ impl Tracker for LocalTracker {
         path_to_file_uri(&self.root)
     }
 
+    fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError> {
+        Ok(self
+            .experiments()?
+            .into_iter()
+            .find(|e| e.name == name && e.lifecycle_stage == "active")
+            .map(|e| e.experiment_id))
+    }
+
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError> {
         if name.trim().is_empty() {
             return Err(TrackingError::Invalid("experiment name is empty".into()));

@@ -434,6 +434,8 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// Id of the experiment called `name`, created if missing (safe against a concurrent
     /// creator).
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError>;
+    /// Id of the active experiment called `name`, without creating it.
+    fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError>;
     fn create_run(&self, run: &NewRun) -> Result<RunInfo, TrackingError>;
     fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), TrackingError>;
     fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError>;

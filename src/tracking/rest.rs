@@ -675,6 +675,18 @@ impl Tracker for RestTracker {
         self.base.clone()
     }
 
+    fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError> {
+        let api = "experiments/get-by-name";
+        match self.call("GET", api, &[("experiment_name", name)], None) {
+            Ok(v) => Ok(Some(
+                as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
+                    .ok_or_else(|| Self::bad(api, "no experiment_id"))?,
+            )),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError> {
         let api = "experiments/get-by-name";
         match self.call("GET", api, &[("experiment_name", name)], None) {
