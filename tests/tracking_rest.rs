@@ -109,6 +109,17 @@ fn rest_backend_against_a_real_server() {
         other => panic!("expected not found, got {other:?}"),
     }
 
+    // A deleted experiment is not found, and its name cannot be reused.
+    let gone = unique("deleted");
+    let gone_id = t.get_or_create_experiment(&gone).unwrap();
+    let out = ureq::post(format!("{}/api/2.0/mlflow/experiments/delete", srv.uri))
+        .send_json(serde_json::json!({"experiment_id": gone_id}))
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    assert_eq!(t.get_experiment(&gone).unwrap(), None);
+    let e = t.get_or_create_experiment(&gone).unwrap_err();
+    assert!(e.to_string().contains("deleted"), "{e}");
+
     // Many metrics in one batch are split to fit the server's limits.
     let mut big = Batch::new();
     for i in 0..2500 {

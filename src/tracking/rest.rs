@@ -566,6 +566,23 @@ impl RestTracker {
         })
     }
 
+    /// `(id, lifecycle_stage)` of the experiment called `name`, deleted ones included.
+    fn experiment_by_name(&self, name: &str) -> Result<Option<(String, String)>, TrackingError> {
+        let api = "experiments/get-by-name";
+        match self.call("GET", api, &[("experiment_name", name)], None) {
+            Ok(v) => {
+                let e = v.get("experiment");
+                let id = as_string(e.and_then(|e| e.get("experiment_id")))
+                    .ok_or_else(|| Self::bad(api, "no experiment_id"))?;
+                let stage = as_string(e.and_then(|e| e.get("lifecycle_stage")))
+                    .unwrap_or_else(|| "active".into());
+                Ok(Some((id, stage)))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Path of a run's artifact root on the artifact proxy (`<exp>/<run>/artifacts`).
     fn artifact_root(&self, run_id: &str) -> Result<String, TrackingError> {
         if let Some(r) = self
@@ -676,26 +693,23 @@ impl Tracker for RestTracker {
     }
 
     fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError> {
-        let api = "experiments/get-by-name";
-        match self.call("GET", api, &[("experiment_name", name)], None) {
-            Ok(v) => Ok(Some(
-                as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| Self::bad(api, "no experiment_id"))?,
-            )),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self
+            .experiment_by_name(name)?
+            .filter(|(_, stage)| stage != "deleted")
+            .map(|(id, _)| id))
     }
 
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError> {
         let api = "experiments/get-by-name";
-        match self.call("GET", api, &[("experiment_name", name)], None) {
-            Ok(v) => {
-                return as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| Self::bad(api, "no experiment_id"));
+        match self.experiment_by_name(name)? {
+            Some((id, stage)) if stage != "deleted" => return Ok(id),
+            // get-by-name also finds deleted experiments, and their name stays taken.
+            Some((id, _)) => {
+                return Err(TrackingError::Invalid(format!(
+                    "experiment {name:?} (id {id}) is deleted on the server: restore it or use another name"
+                )));
             }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            None => {}
         }
         match self.call(
             "POST",

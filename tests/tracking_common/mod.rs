@@ -72,7 +72,9 @@ fn write_bundle(dir: &Path, spec: &str, run_id: &str) -> BTreeMap<String, String
 /// a FAILED run. Panics (fails the test) on any mismatch.
 pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     let exp_name = unique("adsales-test");
+    assert_eq!(t.get_experiment(&exp_name).unwrap(), None);
     let exp = t.get_or_create_experiment(&exp_name).unwrap();
+    assert_eq!(t.get_experiment(&exp_name).unwrap(), Some(exp.clone()));
     assert_eq!(
         t.get_or_create_experiment(&exp_name).unwrap(),
         exp,
