@@ -42,7 +42,13 @@ ensure_venv() {
   exec 8>&-
 }
 
-healthy() { curl -fsS --max-time 2 "$1/health" >/dev/null 2>&1; }
+healthy() {
+  if command -v curl >/dev/null; then
+    curl -fsS --max-time 2 "$1/health" >/dev/null 2>&1
+  else
+    "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/health", timeout=2)' "$1" >/dev/null 2>&1
+  fi
+}
 
 running_uri() {
   [ -f "$STATE/pid" ] && [ -f "$STATE/uri" ] || return 1
