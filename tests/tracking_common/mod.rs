@@ -380,3 +380,87 @@ pub fn python_crosscheck(tracking_uri: &str, logged: &Logged, work: &Path) {
     );
     assert!(stdout.contains("CROSSCHECK OK"), "{stdout}\n{stderr}");
 }
+
+/// A server for this test, stopped on drop if we started it.
+pub struct Server {
+    pub uri: String,
+    started_here: bool,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.started_here {
+            let _ = std::process::Command::new(repo_root().join("scripts/mlflow-server.sh"))
+                .arg("stop")
+                .status();
+        }
+    }
+}
+
+pub fn server() -> Option<Server> {
+    if let Ok(uri) = std::env::var("ADSALES_TEST_MLFLOW_URI")
+        && !uri.trim().is_empty()
+    {
+        return Some(Server {
+            uri: uri.trim().to_string(),
+            started_here: false,
+        });
+    }
+    let script = repo_root().join("scripts/mlflow-server.sh");
+    // Reuse a server someone else started with the script.
+    if let Ok(out) = std::process::Command::new(&script).arg("uri").output()
+        && out.status.success()
+    {
+        return Some(Server {
+            uri: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            started_here: false,
+        });
+    }
+    let out = std::process::Command::new(&script).arg("start").output();
+    match out {
+        Ok(o) if o.status.success() => Some(Server {
+            uri: String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            started_here: true,
+        }),
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+                Err(e) => e.to_string(),
+            };
+            if in_ci() {
+                panic!("CI: the MLflow test server could not start:\n{why}");
+            }
+            eprintln!(
+                "\n*** SKIPPED: no MLflow server (set ADSALES_TEST_MLFLOW_URI or fix \
+                 scripts/mlflow-server.sh start):\n{why}\n"
+            );
+            None
+        }
+    }
+}
+
+/// Run tests/py/check_train.py: MLflow's client walks a tree logged by `adsales train`.
+pub fn python_check_train(
+    tracking_uri: &str,
+    experiment: &str,
+    model: &str,
+    alias: &str,
+    work: &Path,
+) {
+    let Some(python) = venv_python() else { return };
+    let out = Command::new(python)
+        .arg(repo_root().join("tests/py/check_train.py"))
+        .args([tracking_uri, experiment, model, alias])
+        .arg(work.join("py-dl"))
+        .env("MLFLOW_ALLOW_FILE_STORE", "true")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .expect("run the Python train check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "Python train check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("TRAIN CHECK OK"), "{stdout}\n{stderr}");
+}
