@@ -322,13 +322,16 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
 /// server fails before any training; on any failure every open run is marked FAILED.
 pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
     let tracking = if opts.track {
-        Some(TrainTracking::start(cfg)?)
+        let t = std::sync::Arc::new(TrainTracking::start(cfg)?);
+        crate::runlog::set_active(Some(t.clone()));
+        Some(t)
     } else {
         info!("tracking disabled (--no-track)");
         None
     };
-    let res = run_tracked(cfg, opts, tracking.as_ref());
+    let res = run_tracked(cfg, opts, tracking.as_deref());
     if let Some(t) = &tracking {
+        crate::runlog::set_active(None);
         t.close(if res.is_ok() {
             RunStatus::Finished
         } else {
