@@ -92,7 +92,7 @@ fn eval_metrics(prefix: &str, ev: &Evaluation, batch: &mut Batch) {
 impl TrainTracking {
     /// Opens the backend, gets the experiment and creates the train run. Called before any
     /// training so an unreachable server fails fast.
-    pub fn start(cfg: &Config) -> Result<TrainTracking> {
+    pub fn start(cfg: &Config) -> Result<Arc<TrainTracking>> {
         let uri = &cfg.mlflow.tracking_uri;
         let tracker =
             open_tracker(uri).with_context(|| format!("opening MLflow tracking at {uri}"))?;
@@ -115,13 +115,19 @@ impl TrainTracking {
                 )
             })?;
         info!(uri = %tracker.uri(), experiment = %experiment_id, run = %run.run_id, "tracking train run");
-        let t = TrainTracking {
+        let t = Arc::new(TrainTracking {
             tracker,
             experiment_id,
             train_run: run.run_id.clone(),
             open: Mutex::new(vec![run.run_id]),
-        };
-        t.log_config(cfg)?;
+        });
+        // From here on an interrupt closes the run.
+        set_active(Some(t.clone()));
+        if let Err(e) = t.log_config(cfg) {
+            set_active(None);
+            t.close(RunStatus::Failed);
+            return Err(e);
+        }
         Ok(t)
     }
 

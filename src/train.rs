@@ -322,9 +322,7 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
 /// server fails before any training; on any failure every open run is marked FAILED.
 pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
     let tracking = if opts.track {
-        let t = std::sync::Arc::new(TrainTracking::start(cfg)?);
-        crate::runlog::set_active(Some(t.clone()));
-        Some(t)
+        Some(TrainTracking::start(cfg)?)
     } else {
         info!("tracking disabled (--no-track)");
         None

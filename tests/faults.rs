@@ -59,7 +59,13 @@ fn ctrl_c_marks_runs_killed() {
         .spawn()
         .unwrap();
     let t0 = Instant::now();
-    while run_statuses(&p.path("mlruns")).is_empty() {
+    // The config artifact is logged once the run is registered for interrupts.
+    let logged_config = || {
+        walk(&p.path("mlruns"))
+            .iter()
+            .any(|f| f.ends_with("artifacts/config/config.yaml"))
+    };
+    while !logged_config() {
         assert!(
             t0.elapsed() < Duration::from_secs(120),
             "train run never appeared"
@@ -108,4 +114,19 @@ fn credentials_never_appear_in_logs_or_errors() {
             "basic-auth header leaked"
         );
     }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
