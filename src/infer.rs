@@ -298,8 +298,13 @@ pub fn forecast_from_bundle(
         .map(|h| last + Duration::days(h as i64))
         .collect();
 
-    let known: Vec<String> = spec
+    // Only the drivers the model reads need future values.
+    let used: Vec<&crate::config::Exog> = spec
         .exog
+        .iter()
+        .filter(|e| spec.model_exog.contains(&e.name))
+        .collect();
+    let known: Vec<String> = used
         .iter()
         .filter(|e| e.policy == FuturePolicy::Known)
         .map(|e| e.name.clone())
@@ -320,7 +325,7 @@ pub fn forecast_from_bundle(
     };
     let mut exog_sources = Vec::new();
     let mut future = FutureInputs::default();
-    for e in &spec.exog {
+    for e in used {
         let j = m
             .scaler
             .index_of(&e.name)

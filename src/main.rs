@@ -91,6 +91,9 @@ enum Command {
     },
     /// Forecast the next days from the model registered under the configured alias.
     Infer(InferArgs),
+    /// Fit one ARIMA/SARIMAX spec on any CSV column (raw values, no aggregation or scaling)
+    /// and print the summary and forecast.
+    Fit(adsales::fit_cmd::FitArgs),
     /// Show what data, runs and registered models there are.
     Info {
         /// Print JSON instead of text.
@@ -256,6 +259,10 @@ fn run(cli: Cli) -> Result<()> {
             };
             std::io::stdout().lock().write_all(text.as_bytes())?;
             Ok(())
+        }
+        Command::Fit(args) => {
+            logging::init(verbosity, None);
+            adsales::fit_cmd::run(&args)
         }
         Command::SampleData { out, seed, days } => {
             logging::init(verbosity, None);

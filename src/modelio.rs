@@ -37,6 +37,9 @@ pub struct FeatureSpec {
     pub features: FeatureConfig,
     /// Column order of the frame the model was fitted on.
     pub columns: Vec<String>,
+    /// Exogenous columns whose future values the model reads (SARIMAX); inference forecasts
+    /// or plans only these.
+    pub model_exog: Vec<String>,
     pub forecast_days: usize,
     pub interval_level: f64,
     /// sha256 of the raw training file.
@@ -62,6 +65,11 @@ impl FeatureSpec {
             fill_missing: cfg.data.fill_missing,
             features: cfg.features.clone(),
             columns: columns.to_vec(),
+            model_exog: if family == "sarimax" {
+                cfg.sarimax.exog.clone()
+            } else {
+                Vec::new()
+            },
             forecast_days: cfg.forecast_days,
             interval_level: cfg.interval_level,
             data_sha256: data_sha256.to_string(),
@@ -221,6 +229,7 @@ pub fn load_fitted(family: &str, dir: &Path) -> Result<Box<dyn FittedForecaster>
     match family {
         "seasonal_naive" => Ok(Box::new(FittedSeasonalNaive::load(dir)?)),
         "mstl" => Ok(Box::new(FittedMstl::load(dir)?)),
+        "arima" | "sarimax" => crate::models::sarimax::load_boxed(dir),
         other => Err(ModelError::BadInput(format!(
             "model family `{other}` in {} cannot be loaded by this build",
             dir.display()

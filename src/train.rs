@@ -283,12 +283,72 @@ fn progress_bar(show: bool, fam: Family, n: usize) -> indicatif::ProgressBar {
 }
 
 /// The grid of a family as boxed specs; `None` when this build cannot run the family.
-pub fn family_specs(family: Family, _cfg: &Config) -> Option<Vec<Box<dyn Forecaster>>> {
+pub fn family_specs(family: Family, cfg: &Config) -> Option<Vec<Box<dyn Forecaster>>> {
+    use crate::models::sarimax::{SarimaxForecaster, SarimaxSpec};
     use crate::models::{mstl::Mstl, naive::SeasonalNaive};
+    let trend = |t: crate::config::Trend| {
+        crate::models::sarimax::Trend::parse(t.as_str()).expect("config trends are valid")
+    };
     match family {
         Family::SeasonalNaive => Some(vec![Box::new(SeasonalNaive { period: 7 })]),
         Family::Mstl => Some(vec![Box::new(Mstl { period: 7 })]),
-        Family::Arima | Family::Sarimax | Family::Lstm => None,
+        Family::Arima => {
+            let g = &cfg.arima;
+            let mut specs: Vec<Box<dyn Forecaster>> = Vec::new();
+            for &p in &g.p {
+                for &d in &g.d {
+                    for &q in &g.q {
+                        for &t in &g.trend {
+                            // A constant with differencing is not identified (statsmodels'
+                            // ARIMA refuses it too): only trend n with d > 0.
+                            if d > 0 && t != crate::config::Trend::N {
+                                continue;
+                            }
+                            specs.push(Box::new(SarimaxForecaster {
+                                spec: SarimaxSpec::arima(
+                                    p as usize,
+                                    d as usize,
+                                    q as usize,
+                                    trend(t),
+                                ),
+                            }));
+                        }
+                    }
+                }
+            }
+            Some(specs)
+        }
+        Family::Sarimax => {
+            let g = &cfg.sarimax.param_grid;
+            let mut specs: Vec<Box<dyn Forecaster>> = Vec::new();
+            for o in &g.order {
+                for so in &g.seasonal_order {
+                    for &t in &g.trend {
+                        let seasonal = if so[0] + so[1] + so[2] == 0 {
+                            (0, 0, 0, 0)
+                        } else {
+                            (
+                                so[0] as usize,
+                                so[1] as usize,
+                                so[2] as usize,
+                                so[3] as usize,
+                            )
+                        };
+                        specs.push(Box::new(SarimaxForecaster {
+                            spec: SarimaxSpec {
+                                order: (o[0] as usize, o[1] as usize, o[2] as usize),
+                                seasonal,
+                                trend: trend(t),
+                                exog: cfg.sarimax.exog.clone(),
+                                exact_diffuse: false,
+                            },
+                        }));
+                    }
+                }
+            }
+            Some(specs)
+        }
+        Family::Lstm => None,
     }
 }
 
