@@ -5,6 +5,7 @@
 //! origin with its parameters fixed. The backtest, the grid search, registration and inference
 //! only ever see these two traits, so a new family is one new module.
 
+pub mod lstm;
 pub mod naive;
 
 use std::ops::Range;
@@ -56,14 +57,19 @@ impl Frame {
     }
     /// The target column.
     pub fn target(&self) -> &[f64] {
-        self.col(&self.target).expect("Frame invariant: target column present")
+        self.col(&self.target)
+            .expect("Frame invariant: target column present")
     }
     /// Rows `range` as a new frame.
     pub fn rows(&self, range: Range<usize>) -> Frame {
         Frame {
             dates: self.dates[range.clone()].to_vec(),
             names: self.names.clone(),
-            cols: self.cols.iter().map(|c| c[range.clone()].to_vec()).collect(),
+            cols: self
+                .cols
+                .iter()
+                .map(|c| c[range.clone()].to_vec())
+                .collect(),
             target: self.target.clone(),
         }
     }
