@@ -89,15 +89,11 @@ pub fn build(
         };
         w.ends.push(t);
         w.x.extend(x);
-        for row in t + 1..=t + horizon {
-            if row < label_end {
-                w.y.push(target[row] as f32);
-                w.mask.push(1.0);
-            } else {
-                w.y.push(0.0);
-                w.mask.push(0.0);
-            }
-        }
+        let inside = (t + 1 + horizon).min(label_end).saturating_sub(t + 1);
+        w.y.extend(target[t + 1..t + 1 + inside].iter().map(|&v| v as f32));
+        w.mask.extend(std::iter::repeat_n(1.0, inside));
+        w.y.extend(std::iter::repeat_n(0.0, horizon - inside));
+        w.mask.extend(std::iter::repeat_n(0.0, horizon - inside));
     }
     w
 }
