@@ -6,6 +6,7 @@
 //! only ever see these two traits, so a new family is one new module.
 
 pub mod lstm;
+pub mod mstl;
 pub mod naive;
 
 use std::ops::Range;
@@ -132,6 +133,11 @@ pub trait Forecaster: Send + Sync {
     /// Settings as (key, value) pairs for tracking.
     fn params(&self) -> Vec<(String, String)>;
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError>;
+    /// Whether the test evaluation refits on train + val (statistical families) or keeps the
+    /// model fitted on train and early-stopped on val (the LSTM).
+    fn refit_for_test(&self) -> bool {
+        true
+    }
 }
 
 /// A fitted model: parameters fixed, forecasts from any origin.
@@ -165,6 +171,12 @@ pub trait FittedForecaster: Send + Sync {
     }
 
     fn info(&self) -> FitInfo;
+
+    /// Per-epoch (or per-iteration) histories to log as metric series, e.g. the LSTM's
+    /// `train_loss` and `val_loss`. Empty for closed-form and statistical families.
+    fn metric_history(&self) -> Vec<(String, Vec<f64>)> {
+        Vec::new()
+    }
 
     /// Write the model's files into `dir` (parameters as JSON, weights...).
     fn save(&self, dir: &Path) -> Result<(), ModelError>;

@@ -1,1 +1,124 @@
-//! Seasonal-naive baseline (placeholder until the foundation lands).
+//! Seasonal-naive baseline: tomorrow is the same weekday last week.
+//!
+//! Forecast for step h from origin o: y[o + h − m·⌈h/m⌉]. Intervals use the usual
+//! seasonal-naive formula: se_h = σ·√(⌊(h−1)/m⌋ + 1) with σ² the mean squared seasonal
+//! difference on the fitting rows (Hyndman & Athanasopoulos, FPP3 §5.5).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
+};
+use crate::stats::z_for_level;
+
+/// Settings: the season length (7 for daily data with weekly seasonality).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeasonalNaive {
+    pub period: usize,
+}
+
+/// Fitted state: the period and the residual scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FittedSeasonalNaive {
+    pub period: usize,
+    pub sigma: f64,
+}
+
+impl Forecaster for SeasonalNaive {
+    fn family(&self) -> &'static str {
+        "seasonal_naive"
+    }
+    fn spec(&self) -> String {
+        format!("SeasonalNaive({})", self.period)
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        vec![("period".into(), self.period.to_string())]
+    }
+    fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        let m = self.period;
+        let y = &data.frame.target()[..data.train_end];
+        if m == 0 || y.len() <= m {
+            return Err(ModelError::Unsupported {
+                spec: self.spec(),
+                reason: format!("needs more than {m} observations, got {}", y.len()),
+            });
+        }
+        let ss: f64 = (m..y.len()).map(|i| (y[i] - y[i - m]).powi(2)).sum();
+        let sigma = (ss / (y.len() - m) as f64).sqrt();
+        Ok(Box::new(FittedSeasonalNaive { period: m, sigma }))
+    }
+}
+
+impl FittedSeasonalNaive {
+    pub fn load(dir: &Path) -> Result<FittedSeasonalNaive, ModelError> {
+        let path = dir.join("params.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl FittedForecaster for FittedSeasonalNaive {
+    fn forecast(
+        &self,
+        history: &Frame,
+        _future: &FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
+        let y = history.target();
+        let m = self.period;
+        if y.len() < m {
+            return Err(ModelError::BadInput(format!(
+                "seasonal naive needs at least {m} days of history, got {}",
+                y.len()
+            )));
+        }
+        let o = y.len() - 1;
+        let z = z_for_level(level);
+        let (mut mean, mut lower, mut upper) = (
+            Vec::with_capacity(horizon),
+            Vec::with_capacity(horizon),
+            Vec::with_capacity(horizon),
+        );
+        for h in 1..=horizon {
+            let k = h.div_ceil(m);
+            let v = y[o + h - m * k];
+            let se = self.sigma * (((h - 1) / m + 1) as f64).sqrt();
+            mean.push(v);
+            lower.push(v - z * se);
+            upper.push(v + z * se);
+        }
+        Ok(Forecast {
+            mean,
+            lower,
+            upper,
+            level,
+        })
+    }
+
+    fn info(&self) -> FitInfo {
+        FitInfo {
+            converged: true,
+            iterations: 0,
+            message: "closed form".into(),
+            ..FitInfo::default()
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join("params.json");
+        let text = serde_json::to_string_pretty(self).expect("serialises");
+        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+}

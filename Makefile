@@ -1,0 +1,37 @@
+# The two set-up commands of the README:
+#   make train   builds adsales (release) and trains on the bundled sample data
+#   make test    runs the whole test suite (dev profile)
+# Both install what they need on a fresh machine.
+
+CARGO ?= cargo
+CONFIG ?= config.yaml
+
+.PHONY: train test build release fmt lint bench-data fixtures clean-outputs
+
+train: release
+	./target/release/adsales train --config $(CONFIG)
+
+release:
+	$(CARGO) build --release --locked
+
+build:
+	$(CARGO) build --locked
+
+test:
+	$(CARGO) test --locked --no-fail-fast
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+# Regenerate the pandas golden feature tables (needs python3 with pandas).
+fixtures:
+	python3 tests/fixtures/gen_features.py
+
+# Remove generated outputs (not the build cache).
+clean-outputs:
+	rm -rf logs/*.log mlruns/* artifacts/* data/processed/*.csv
+	touch logs/.gitkeep mlruns/.gitkeep artifacts/.gitkeep data/processed/.gitkeep

@@ -1,0 +1,87 @@
+//! Future values of exogenous columns at each origin (protocol §5).
+//!
+//! - `known` columns (planned, e.g. ad spend): the actual values after the origin.
+//! - `forecast` columns (outcomes, e.g. clicks): an MSTL(7) + AutoETS forecast made from the
+//!   values up to and including the origin, never the actual future.
+//!
+//! The inputs at an origin depend only on the data, not on the model, so they are computed
+//! once per origin and shared by every family and grid point.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use tracing::{debug, info};
+
+use crate::config::{Exog, FuturePolicy};
+use crate::models::mstl::forecast_series;
+use crate::models::{Frame, FutureInputs, ModelError};
+
+/// Season length of the exog forecaster.
+pub const EXOG_PERIOD: usize = 7;
+
+/// Precomputed future inputs for a set of origins.
+#[derive(Debug, Clone, Default)]
+pub struct FutureTable {
+    by_origin: HashMap<usize, FutureInputs>,
+}
+
+impl FutureTable {
+    /// Computes the future inputs of `exog` for every origin in `origins`, over the scaled
+    /// frame `data` (rows after the last origin may exist; `forecast` columns never read them).
+    pub fn build(
+        data: &Frame,
+        exog: &[Exog],
+        origins: &[usize],
+        horizon: usize,
+    ) -> Result<FutureTable, ModelError> {
+        for e in exog {
+            let policy = match e.policy {
+                FuturePolicy::Known => "known: actual values after the origin",
+                FuturePolicy::Forecast => "forecast: MSTL(7)+AutoETS from data up to the origin",
+            };
+            info!(column = %e.name, "exog future policy {policy}");
+        }
+        let entries: Result<Vec<(usize, FutureInputs)>, ModelError> = origins
+            .par_iter()
+            .map(|&o| Ok((o, inputs_at(data, exog, o, horizon)?)))
+            .collect();
+        let by_origin: HashMap<usize, FutureInputs> = entries?.into_iter().collect();
+        debug!(origins = by_origin.len(), "future exog inputs ready");
+        Ok(FutureTable { by_origin })
+    }
+
+    /// Inputs for origin `o` (empty if `o` was not precomputed).
+    pub fn get(&self, o: usize) -> FutureInputs {
+        self.by_origin.get(&o).cloned().unwrap_or_default()
+    }
+}
+
+/// The future inputs at origin `o`: `horizon` values per column.
+pub fn inputs_at(
+    data: &Frame,
+    exog: &[Exog],
+    o: usize,
+    horizon: usize,
+) -> Result<FutureInputs, ModelError> {
+    let mut out = Vec::with_capacity(exog.len());
+    for e in exog {
+        let col = data.col(&e.name).ok_or_else(|| {
+            ModelError::BadInput(format!("exogenous column `{}` is not in the frame", e.name))
+        })?;
+        let values = match e.policy {
+            FuturePolicy::Known => known_after(col, o, horizon),
+            FuturePolicy::Forecast => forecast_series(&col[..=o], EXOG_PERIOD, horizon, 0.95)?.mean,
+        };
+        out.push((e.name.clone(), values));
+    }
+    Ok(FutureInputs { exog: out })
+}
+
+/// Actual values o+1..o+horizon; past the end of the data the last value is carried forward
+/// (those steps lie outside every evaluated segment and are never scored).
+pub fn known_after(col: &[f64], o: usize, horizon: usize) -> Vec<f64> {
+    let last = *col.last().unwrap_or(&0.0);
+    (1..=horizon)
+        .map(|h| col.get(o + h).copied().unwrap_or(last))
+        .collect()
+}

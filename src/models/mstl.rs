@@ -1,0 +1,164 @@
+//! MSTL(7) with an AutoETS trend model (augurs): an extra contender, and the forecaster of
+//! `forecast`-policy exogenous columns (protocol §5).
+//!
+//! MSTL has no fixed parameters to filter new data with: its decomposition and the ETS trend
+//! model are re-estimated from the data up to each origin. That still uses nothing after the
+//! origin, which is what the backtest's fairness rests on.
+
+use std::path::Path;
+
+use augurs::ets::AutoETS;
+use augurs::mstl::MSTLModel;
+use augurs::{Fit, Predict};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
+};
+
+/// Fits MSTL(period) + AutoETS (non-seasonal) trend on `y` and forecasts `horizon` steps.
+pub fn forecast_series(
+    y: &[f64],
+    period: usize,
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ModelError> {
+    let spec = format!("MSTL({period})+AutoETS");
+    if y.len() < 2 * period + 2 {
+        return Err(ModelError::Unsupported {
+            spec,
+            reason: format!(
+                "needs at least {} observations, got {}",
+                2 * period + 2,
+                y.len()
+            ),
+        });
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::BadInput(format!(
+            "{spec}: non-finite value at position {i}"
+        )));
+    }
+    let model = MSTLModel::new(vec![period], AutoETS::non_seasonal().into_trend_model());
+    let fitted = model.fit(y).map_err(|e| ModelError::Numerical {
+        spec: spec.clone(),
+        reason: e.to_string(),
+    })?;
+    let f = fitted
+        .predict(horizon, level)
+        .map_err(|e| ModelError::Numerical {
+            spec: spec.clone(),
+            reason: e.to_string(),
+        })?;
+    let (lower, upper) = match f.intervals {
+        Some(iv) => (iv.lower, iv.upper),
+        None => (f.point.clone(), f.point.clone()),
+    };
+    if f.point.len() != horizon || f.point.iter().any(|v| !v.is_finite()) {
+        return Err(ModelError::Numerical {
+            spec,
+            reason: "non-finite or short forecast".into(),
+        });
+    }
+    Ok(Forecast {
+        mean: f.point,
+        lower,
+        upper,
+        level,
+    })
+}
+
+/// The `mstl` family: one spec, the season length.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mstl {
+    pub period: usize,
+}
+
+/// "Fitted" MSTL: the settings, re-estimated on the history at each forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FittedMstl {
+    pub period: usize,
+}
+
+impl Forecaster for Mstl {
+    fn family(&self) -> &'static str {
+        "mstl"
+    }
+    fn spec(&self) -> String {
+        format!("MSTL({})+AutoETS", self.period)
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        vec![
+            ("period".into(), self.period.to_string()),
+            ("trend_model".into(), "AutoETS(non-seasonal)".into()),
+        ]
+    }
+    fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        // Fit once on the fitting rows so a spec the data cannot support fails here, at fit
+        // time, like every other family.
+        forecast_series(&data.frame.target()[..data.train_end], self.period, 1, 0.95)?;
+        Ok(Box::new(FittedMstl {
+            period: self.period,
+        }))
+    }
+}
+
+impl FittedMstl {
+    pub fn load(dir: &Path) -> Result<FittedMstl, ModelError> {
+        let path = dir.join("params.json");
+        let io = |e: String| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| io(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| io(e.to_string()))
+    }
+}
+
+impl FittedForecaster for FittedMstl {
+    fn forecast(
+        &self,
+        history: &Frame,
+        _future: &FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
+        forecast_series(history.target(), self.period, horizon, level)
+    }
+
+    fn forecast_origins(
+        &self,
+        data: &Frame,
+        origins: &[usize],
+        _future: &dyn Fn(usize) -> FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Vec<Forecast>, ModelError> {
+        use rayon::prelude::*;
+        let y = data.target();
+        // Independent refits per origin: parallel, and order-preserving so results do not
+        // depend on the thread count.
+        origins
+            .par_iter()
+            .map(|&o| forecast_series(&y[..=o], self.period, horizon, level))
+            .collect()
+    }
+
+    fn info(&self) -> FitInfo {
+        FitInfo {
+            converged: true,
+            iterations: 0,
+            message: "re-estimated at each origin".into(),
+            ..FitInfo::default()
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join("params.json");
+        let text = serde_json::to_string_pretty(self).expect("serialises");
+        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! File helpers shared by the local store and artifact downloads: atomic writes, a store lock,
+//! random ids and symlink-refusing copies.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+use super::TrackingError;
+
+/// `n` random bytes as lowercase hex (run ids are 32 hex digits, like MLflow's uuid4 hex).
+pub(crate) fn random_hex(n_bytes: usize) -> String {
+    let mut b = vec![0u8; n_bytes];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Write `data` to `target` atomically: a reader sees the old file or the new one, never a
+/// partial one. The temp file is created in `tmp_dir` (same filesystem, so `rename` is
+/// atomic); callers pass the target's own folder except for key-per-file folders (params,
+/// tags, aliases) where a stray temp file would be read as a key, so they pass the parent.
+pub(crate) fn atomic_write_in(
+    target: &Path,
+    data: &[u8],
+    tmp_dir: &Path,
+) -> Result<(), TrackingError> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
+    }
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tmp_dir.join(format!(".{name}.tmp-{}", random_hex(8)));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| TrackingError::io(&tmp, e))?;
+        f.write_all(data).map_err(|e| TrackingError::io(&tmp, e))?;
+        f.sync_all().map_err(|e| TrackingError::io(&tmp, e))?;
+        fs::rename(&tmp, target).map_err(|e| TrackingError::io(target, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// [`atomic_write_in`] with the temp file next to the target.
+pub(crate) fn atomic_write(target: &Path, data: &[u8]) -> Result<(), TrackingError> {
+    let dir = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    atomic_write_in(target, data, &dir)
+}
+
+/// An exclusive advisory lock on a file, released on drop (also when the process dies, so
+/// no stale locks).
+pub(crate) struct StoreLock {
+    _file: File,
+}
+
+impl StoreLock {
+    pub(crate) fn acquire(path: &Path) -> Result<StoreLock, TrackingError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| TrackingError::io(path, e))?;
+        file.lock().map_err(|e| TrackingError::io(path, e))?;
+        Ok(StoreLock { _file: file })
+    }
+}
+
+/// Copy the file or folder `src` to `dst`, refusing symlinks anywhere (a link could smuggle a
+/// file from outside the folder into an artifact). Files are written atomically.
+pub(crate) fn copy_tree_no_symlinks(src: &Path, dst: &Path) -> Result<(), TrackingError> {
+    let meta = fs::symlink_metadata(src).map_err(|e| TrackingError::io(src, e))?;
+    if meta.file_type().is_symlink() {
+        return Err(TrackingError::UnsafePath {
+            path: src.display().to_string(),
+            reason: "symbolic links are not copied".into(),
+        });
+    }
+    if meta.is_dir() {
+        fs::create_dir_all(dst).map_err(|e| TrackingError::io(dst, e))?;
+        let mut entries: Vec<_> = fs::read_dir(src)
+            .map_err(|e| TrackingError::io(src, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| TrackingError::io(src, e))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            copy_tree_no_symlinks(&e.path(), &dst.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        let data = fs::read(src).map_err(|e| TrackingError::io(src, e))?;
+        atomic_write(dst, &data)
+    } else {
+        Err(TrackingError::UnsafePath {
+            path: src.display().to_string(),
+            reason: "not a regular file or folder".into(),
+        })
+    }
+}
+
+/// Regular files under `dir`, as `/`-separated paths relative to it, sorted. Symlinks are
+/// refused.
+pub(crate) fn list_files_rel(dir: &Path) -> Result<Vec<String>, TrackingError> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), TrackingError> {
+        for e in fs::read_dir(dir).map_err(|e| TrackingError::io(dir, e))? {
+            let e = e.map_err(|e| TrackingError::io(dir, e))?;
+            let p = e.path();
+            let ft = e.file_type().map_err(|err| TrackingError::io(&p, err))?;
+            if ft.is_symlink() {
+                return Err(TrackingError::UnsafePath {
+                    path: p.display().to_string(),
+                    reason: "symbolic links are not uploaded".into(),
+                });
+            } else if ft.is_dir() {
+                walk(root, &p, out)?;
+            } else if ft.is_file() {
+                let rel = p.strip_prefix(root).unwrap_or(&p);
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push(parts.join("/"));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out)?;
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,93 @@
+//! Shared helpers for the CLI tests: a scratch project folder with a config and a raw CSV.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const HEADER: &str = "date,platform,campaign_type,industry,country,impressions,clicks,CTR,CPC,ad_spend,conversions,CPA,revenue,ROAS";
+
+/// A scratch project: `dir/config.yaml`, `dir/raw.csv`, outputs under `dir/`.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    /// Writes a config with the given extra YAML lines after a minimal base
+    /// (raw data at raw.csv, seasonal naive only, local tracking under the scratch folder).
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let text = format!(
+            "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive]\nmlflow:\n  tracking_uri: mlruns\n{extra}"
+        );
+        self.write("config.yaml", &text)
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_adsales"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("MLFLOW_TRACKING_URI")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+    pub fn train(&self) -> Output {
+        self.run(&["train", "--config", "config.yaml"])
+    }
+    /// No output of the data stages exists.
+    pub fn no_outputs(&self) -> bool {
+        !self.path("data/processed/processed_ads.csv").exists()
+            && !self.path("artifacts/scaler.json").exists()
+    }
+}
+
+/// A valid raw CSV with `days` days from 2024-01-01, two rows per day, optionally skipping
+/// some day offsets.
+pub fn raw_csv(days: usize, skip: &[usize]) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for i in 0..days {
+        if skip.contains(&i) {
+            continue;
+        }
+        let d = start + chrono::Duration::days(i as i64);
+        for k in 0..2 {
+            let spend = 1000.0 + 100.0 * ((i * 7 + k * 3) % 11) as f64;
+            let clicks = 500 + (i * 13 + k) % 97;
+            let rev = spend * 2.5 + clicks as f64 * 1.5 + 300.0 * ((i % 7) as f64);
+            s.push_str(&format!(
+                "{d},Google Ads,Search,SaaS,USA,{},{clicks},1.0,1.0,{spend:.2},{},1.0,{rev:.2},2.5\n",
+                clicks * 40,
+                clicks / 20
+            ));
+        }
+    }
+    s
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,74 @@
+//! No leakage: `forecast`-policy exog values after an origin never reach a model at that
+//! origin, while `known` columns do use their (planned) actuals.
+
+use adsales::config::{Exog, FuturePolicy};
+use adsales::exog::{FutureTable, inputs_at};
+use adsales::models::Frame;
+use chrono::{Duration, NaiveDate};
+
+fn frame(n: usize) -> Frame {
+    let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let wave = |i: usize, a: f64| a + (i % 7) as f64 * 0.05 + (i as f64 * 0.37).sin() * 0.02;
+    Frame {
+        dates: (0..n).map(|i| start + Duration::days(i as i64)).collect(),
+        names: vec!["revenue".into(), "ad_spend".into(), "clicks".into()],
+        cols: vec![
+            (0..n).map(|i| wave(i, 0.5)).collect(),
+            (0..n).map(|i| wave(i, 0.3)).collect(),
+            (0..n).map(|i| wave(i, 0.4)).collect(),
+        ],
+        target: "revenue".into(),
+    }
+}
+
+fn exog() -> Vec<Exog> {
+    vec![
+        Exog {
+            name: "ad_spend".into(),
+            policy: FuturePolicy::Known,
+        },
+        Exog {
+            name: "clicks".into(),
+            policy: FuturePolicy::Forecast,
+        },
+    ]
+}
+
+#[test]
+fn poisoned_future_clicks_do_not_change_inputs_at_earlier_origins() {
+    let clean = frame(120);
+    let mut poisoned = clean.clone();
+    let origin = 80;
+    for v in &mut poisoned.cols[2][origin + 1..] {
+        *v = 1e12;
+    }
+    let origins: Vec<usize> = (60..=origin).collect();
+    let a = FutureTable::build(&clean, &exog(), &origins, 7).unwrap();
+    let b = FutureTable::build(&poisoned, &exog(), &origins, 7).unwrap();
+    for &o in &origins {
+        assert_eq!(
+            a.get(o),
+            b.get(o),
+            "origin {o}: inputs changed by future clicks"
+        );
+    }
+    // Poisoning clicks *before* the origin does change the forecast: the test can fail.
+    let mut early = clean.clone();
+    early.cols[2][origin - 3] = 5.0;
+    let c = inputs_at(&early, &exog(), origin, 7).unwrap();
+    assert_ne!(c.get("clicks"), a.get(origin).get("clicks"));
+}
+
+#[test]
+fn known_columns_use_actuals_after_the_origin() {
+    let f = frame(100);
+    let inp = inputs_at(&f, &exog(), 50, 7).unwrap();
+    assert_eq!(inp.get("ad_spend").unwrap(), &f.cols[1][51..58]);
+    let clicks = inp.get("clicks").unwrap();
+    assert_eq!(clicks.len(), 7);
+    assert_ne!(
+        clicks,
+        &f.cols[2][51..58],
+        "forecast columns are not the actuals"
+    );
+}
