@@ -243,3 +243,17 @@ fn conformal_intervals_reach_nominal_coverage() {
         );
     }
 }
+
+#[test]
+fn plugs_into_the_model_interface() {
+    let f = frame();
+    let spec: Box<dyn Forecaster> = Box::new(tiny_spec());
+    assert_eq!(spec.family(), "lstm");
+    assert!(!spec.refit_for_test());
+    assert_eq!(spec.params().len(), 11);
+    let fitted = spec.fit(&data(&f)).unwrap();
+    let hist = fitted.metric_history();
+    assert_eq!(hist[0].0, "train_loss");
+    assert_eq!(hist[1].0, "val_loss");
+    assert_eq!(hist[0].1.len(), fitted.info().iterations);
+}

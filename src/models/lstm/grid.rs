@@ -109,18 +109,21 @@ impl LstmGrid {
     }
 }
 
-/// Restores libtorch's process-wide intra-op thread count when dropped.
-struct ThreadsGuard(i32);
+/// Sets libtorch's process-wide intra-op thread count; the previous count comes back on drop.
+/// Callers that fit specs through [`Forecaster::fit`](crate::models::Forecaster::fit) on their
+/// own threads (e.g. a rayon grid) should hold `IntraOpThreads::set(1)` meanwhile.
+#[must_use = "the thread count is restored when the guard drops"]
+pub struct IntraOpThreads(i32);
 
-impl ThreadsGuard {
-    fn set(n: usize) -> ThreadsGuard {
+impl IntraOpThreads {
+    pub fn set(n: usize) -> IntraOpThreads {
         let prev = tch::get_num_threads();
         tch::set_num_threads(n.max(1) as i32);
-        ThreadsGuard(prev)
+        IntraOpThreads(prev)
     }
 }
 
-impl Drop for ThreadsGuard {
+impl Drop for IntraOpThreads {
     fn drop(&mut self) {
         tch::set_num_threads(self.0);
     }
@@ -135,11 +138,11 @@ pub fn fit_grid(
     tracing::info!(specs = specs.len(), ?mode, "lstm grid");
     match mode {
         GridMode::Sequential { threads } => {
-            let _guard = ThreadsGuard::set(threads);
+            let _guard = IntraOpThreads::set(threads);
             specs.iter().map(|s| s.fit_lstm(data)).collect()
         }
         GridMode::Concurrent { workers } => {
-            let _guard = ThreadsGuard::set(1);
+            let _guard = IntraOpThreads::set(1);
             let next = AtomicUsize::new(0);
             let results: Mutex<Vec<Option<Result<FittedLstm, ModelError>>>> =
                 Mutex::new((0..specs.len()).map(|_| None).collect());

@@ -28,7 +28,7 @@ use crate::models::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
 
-pub use self::grid::{GridMode, LstmGrid, fit_grid};
+pub use self::grid::{GridMode, IntraOpThreads, LstmGrid, fit_grid};
 
 /// File names inside a model directory.
 pub const WEIGHTS_FILE: &str = "lstm.safetensors";
@@ -239,6 +239,11 @@ impl Forecaster for LstmSpec {
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
         Ok(Box::new(self.fit_lstm(data)?))
     }
+
+    /// The protocol keeps the weights trained on train and early-stopped on val.
+    fn refit_for_test(&self) -> bool {
+        false
+    }
 }
 
 /// A trained LSTM: weights as plain data (so it is `Send + Sync`), conformal scores, history.
@@ -444,6 +449,14 @@ impl FittedForecaster for FittedLstm {
         pred.chunks(h)
             .map(|p| self.assemble(p, horizon, level))
             .collect()
+    }
+
+    /// `train_loss` and `val_loss` per epoch (step = 1-based epoch).
+    fn metric_history(&self) -> Vec<(String, Vec<f64>)> {
+        vec![
+            ("train_loss".into(), self.history.train_loss.clone()),
+            ("val_loss".into(), self.history.val_loss.clone()),
+        ]
     }
 
     fn info(&self) -> FitInfo {
