@@ -7,7 +7,9 @@
 //! build takes ~20 min on 2 cores):
 //!     cargo bench --profile dev --bench lstm
 //!     .venv-torch/bin/python scripts/bench_lstm.py target/lstm_bench/frame.csv
-//! Optional argument `epochs` (default 20) for the per-epoch part; `--grid-only` / `--epoch-only`.
+//! Optional argument `epochs` (default 20) for the per-epoch part; `--grid-only` / `--epoch-only`;
+//! `--real` uses the processed frame of config.yaml's data instead of the synthetic one;
+//! `--no-seq2` skips the 2-thread runs (useless on a loaded machine: OpenMP threads spin).
 
 use std::io::Write;
 use std::time::Instant;
@@ -30,15 +32,49 @@ fn split(f: &Frame) -> FitData<'_> {
     }
 }
 
-fn write_csv(f: &Frame, path: &std::path::Path) -> std::io::Result<()> {
+/// The frame as CSV with the target first (scripts/bench_lstm.py reads column 1 as the target;
+/// the order of input columns does not change the model class) and the split in `<path>.split`.
+fn write_csv(f: &Frame, d: &FitData, path: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path.parent().unwrap())?;
+    let t = f.index_of(&f.target).expect("target column");
+    let order: Vec<usize> = std::iter::once(t)
+        .chain((0..f.cols.len()).filter(|&j| j != t))
+        .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "date,{}", f.names.join(","))?;
+    let names: Vec<&str> = order.iter().map(|&j| f.names[j].as_str()).collect();
+    writeln!(out, "date,{}", names.join(","))?;
     for i in 0..f.len() {
-        let row: Vec<String> = f.cols.iter().map(|c| format!("{:?}", c[i])).collect();
+        let row: Vec<String> = order
+            .iter()
+            .map(|&j| format!("{:?}", f.cols[j][i]))
+            .collect();
         writeln!(out, "{},{}", f.dates[i], row.join(","))?;
     }
-    Ok(())
+    let split = path.with_extension("csv.split");
+    std::fs::write(split, format!("{} {}\n", d.train_end, d.val_end.unwrap()))
+}
+
+/// The real processed frame: config.yaml's data through the lead's pipeline (scaled, split).
+fn real_frame() -> (Frame, usize, usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg = adsales::config::Config::load(&root.join("config.yaml")).expect("config.yaml");
+    let stages = adsales::pipeline::run_data_stages(&cfg).expect("data stages");
+    let p = stages.prepared;
+    (p.scaled, p.split.train_end, p.split.val_end)
+}
+
+/// CPU seconds (user + system) of this process so far, from /proc (0 where unavailable). On a
+/// shared machine CPU time is steadier than wall time for single-threaded work.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
 }
 
 fn main() {
@@ -48,14 +84,40 @@ fn main() {
         .collect();
     let epochs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20);
     let grid_only = args.iter().any(|a| a == "--grid-only");
+    // On a loaded machine two OpenMP threads spin against other processes: skip that mode.
+    let no_seq2 = args.iter().any(|a| a == "--no-seq2");
     let epoch_only = args.iter().any(|a| a == "--epoch-only");
 
-    let frame = synthetic_frame(ROWS, FEATURES, 0.03, 42);
-    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lstm_bench/frame.csv");
-    write_csv(&frame, &csv).expect("write frame csv");
-    let data = split(&frame);
+    let real = args.iter().any(|a| a == "--real");
+    let (frame, name) = if real {
+        (None, "real_frame.csv")
+    } else {
+        (Some(synthetic_frame(ROWS, FEATURES, 0.03, 42)), "frame.csv")
+    };
+    let (frame, data) = match frame {
+        Some(f) => {
+            let d = split(&f);
+            let (t, v) = (d.train_end, d.val_end);
+            (f, (t, v))
+        }
+        None => {
+            let (f, t, v) = real_frame();
+            (f, (t, Some(v)))
+        }
+    };
+    let data = FitData {
+        frame: &frame,
+        train_end: data.0,
+        val_end: data.1,
+    };
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/lstm_bench")
+        .join(name);
+    write_csv(&frame, &data, &csv).expect("write frame csv");
     println!(
-        "frame: {ROWS} rows × {FEATURES} columns, train_end {}, val_end {:?} ({})",
+        "frame: {} rows × {} columns, train_end {}, val_end {:?} ({})",
+        frame.len(),
+        frame.cols.len(),
         data.train_end,
         data.val_end,
         csv.display()
@@ -63,27 +125,34 @@ fn main() {
 
     if !grid_only {
         // Per epoch: a fixed number of epochs (patience > epochs), default spec, both lengths.
-        for threads in [1, 2] {
+        // The marginal cost of `epochs` more epochs (a run of 2 + epochs minus a run of 2)
+        // leaves out the fixed costs (windows, conformal calibration) that a fit pays once.
+        for threads in if no_seq2 { vec![1] } else { vec![1, 2] } {
             for seq in [14, 30] {
-                let spec = LstmSpec {
-                    sequence_length: seq,
-                    max_epochs: epochs,
-                    patience: epochs + 1,
-                    ..LstmSpec::default()
-                };
-                let t = Instant::now();
-                let r = fit_grid(
-                    std::slice::from_ref(&spec),
-                    &data,
-                    GridMode::Sequential { threads },
-                );
-                let secs = t.elapsed().as_secs_f64();
-                let fitted = r.into_iter().next().unwrap().expect("fit");
+                let mut runs = Vec::new();
+                for e in [2, 2 + epochs] {
+                    let spec = LstmSpec {
+                        sequence_length: seq,
+                        max_epochs: e,
+                        patience: e + 1,
+                        ..LstmSpec::default()
+                    };
+                    let (t, cpu) = (Instant::now(), cpu_seconds());
+                    let r = fit_grid(
+                        std::slice::from_ref(&spec),
+                        &data,
+                        GridMode::Sequential { threads },
+                    );
+                    runs.push((t.elapsed().as_secs_f64(), cpu_seconds() - cpu));
+                    r.into_iter().next().unwrap().expect("fit");
+                }
+                let e = epochs as f64;
                 println!(
-                    "epoch threads={threads} seq={seq}: {:.2} ms/epoch ({} epochs, final train loss {:.5})",
-                    1000.0 * secs / fitted.history.epochs() as f64,
-                    fitted.history.epochs(),
-                    fitted.history.train_loss.last().unwrap()
+                    "epoch threads={threads} seq={seq}: {:.2} ms/epoch wall, {:.2} ms/epoch CPU \
+                     (marginal over {epochs} epochs; fixed cost per fit ≈ {:.0} ms wall)",
+                    1000.0 * (runs[1].0 - runs[0].0) / e,
+                    1000.0 * (runs[1].1 - runs[0].1) / e,
+                    1000.0 * (runs[0].0 - 2.0 * (runs[1].0 - runs[0].0) / e)
                 );
             }
         }
@@ -92,20 +161,24 @@ fn main() {
     if !epoch_only {
         let specs = LstmGrid::default().specs();
         let mut reference = None;
-        for mode in [
-            GridMode::Sequential { threads: 1 },
-            GridMode::Sequential { threads: 2 },
+        let mut modes = vec![
             GridMode::Concurrent { workers: 2 },
-        ] {
-            let t = Instant::now();
+            GridMode::Sequential { threads: 1 },
+        ];
+        if !no_seq2 {
+            modes.push(GridMode::Sequential { threads: 2 });
+        }
+        for mode in modes {
+            let (t, cpu) = (Instant::now(), cpu_seconds());
             let r: Vec<_> = fit_grid(&specs, &data, mode)
                 .into_iter()
                 .map(|r| r.expect("fit"))
                 .collect();
             let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu;
             let total: usize = r.iter().map(|f| f.history.epochs()).sum();
             println!(
-                "grid {mode:?}: {secs:.2} s, {total} epochs ({:.2} ms/epoch); epochs per spec {:?}",
+                "grid {mode:?}: {secs:.2} s wall, {cpu:.2} s CPU, {total} epochs ({:.2} ms/epoch wall); epochs per spec {:?}",
                 1000.0 * secs / total as f64,
                 r.iter().map(|f| f.history.epochs()).collect::<Vec<_>>()
             );
