@@ -17,8 +17,12 @@ release:
 build:
 	$(CARGO) build --locked
 
+# Starts one real MLflow server (scripts/mlflow-server.sh installs it into .venv-mlflow on
+# first use) for the REST tests, runs every test, and stops the server whatever happened.
 test:
-	$(CARGO) test --locked --no-fail-fast
+	scripts/mlflow-server.sh start >/dev/null
+	ADSALES_TEST_MLFLOW_URI=$$(scripts/mlflow-server.sh uri) $(CARGO) test --locked --no-fail-fast; \
+	  rc=$$?; scripts/mlflow-server.sh stop; exit $$rc
 
 fmt:
 	$(CARGO) fmt --all

@@ -21,7 +21,16 @@ WAIT_S="${ADSALES_MLFLOW_WAIT_S:-120}"
 die() { echo "mlflow-server.sh: $*" >&2; exit 1; }
 
 ensure_venv() {
-  if [ -x "$VENV/bin/mlflow" ] && "$VENV/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+  # The dist-info folder names the installed version; importing mlflow to ask costs ~2 s.
+  if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
+    return 0
+  fi
+  # One installer at a time (a test binary and `start` may both get here); re-check after.
+  mkdir -p "$STATE"
+  exec 8>"$STATE/venv.lock"
+  flock 8
+  if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
+    exec 8>&-
     return 0
   fi
   echo "mlflow-server.sh: installing mlflow==$MLFLOW_VERSION into $VENV (one time, ~1 min)" >&2
@@ -30,9 +39,16 @@ ensure_venv() {
   "$py" -m venv "$VENV" || die "cannot create venv $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >&2 \
     || die "pip install mlflow==$MLFLOW_VERSION failed"
+  exec 8>&-
 }
 
-healthy() { curl -fsS --max-time 2 "$1/health" >/dev/null 2>&1; }
+healthy() {
+  if command -v curl >/dev/null; then
+    curl -fsS --max-time 2 "$1/health" >/dev/null 2>&1
+  else
+    "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/health", timeout=2)' "$1" >/dev/null 2>&1
+  fi
+}
 
 running_uri() {
   [ -f "$STATE/pid" ] && [ -f "$STATE/uri" ] || return 1
@@ -65,7 +81,7 @@ start() {
     --host 127.0.0.1 --port "$port" --workers 1 \
     --backend-store-uri "sqlite:///$data/mlflow.db" \
     --artifacts-destination "$data/artifacts" \
-    >"$STATE/server.log" 2>&1 </dev/null 9>&- &
+    >"$STATE/server.log" 2>&1 </dev/null 8>&- 9>&- &
   local pid=$!
   echo "$pid" >"$STATE/pid"; echo "$uri" >"$STATE/uri"; echo "$data" >"$STATE/data"
   local deadline=$(( $(date +%s) + WAIT_S ))

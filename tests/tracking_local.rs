@@ -15,7 +15,11 @@ use tracking_common::*;
 #[test]
 fn local_store_scenario_and_python_crosscheck() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("mlruns");
+    // ADSALES_TEST_KEEP_STORE=<empty folder> keeps the store for a look with MLflow's tools.
+    let root = match std::env::var("ADSALES_TEST_KEEP_STORE") {
+        Ok(p) if !p.is_empty() => Path::new(&p).join("mlruns"),
+        _ => dir.path().join("mlruns"),
+    };
     let t = open_tracker(root.to_str().unwrap()).unwrap();
     let work = dir.path().join("work");
     fs::create_dir_all(&work).unwrap();
@@ -50,6 +54,36 @@ fn local_store_scenario_and_python_crosscheck() {
     assert_eq!(alias, "2");
 
     python_crosscheck(&path_to_file_uri(&root), &logged, &work);
+
+    // `mlflow migrate-filestore` imports everything into sqlite: every table count it reports
+    // (source vs target) agrees, and it found our runs, metrics and registry.
+    let Some(python) = venv_python() else { return };
+    let mlflow = python.with_file_name("mlflow");
+    let out = Command::new(mlflow)
+        .args(["migrate-filestore", "--source"])
+        .arg(&root)
+        .arg("--target")
+        .arg(format!("sqlite:///{}", work.join("migrated.db").display()))
+        .env("MLFLOW_ALLOW_FILE_STORE", "true")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let mut counts = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [table, a, b] = f.as_slice()
+            && let (Ok(a), Ok(b)) = (a.parse::<u64>(), b.parse::<u64>())
+        {
+            assert_eq!(a, b, "migrate-filestore {table}: {text}");
+            counts.insert(table.to_string(), a);
+        }
+    }
+    assert_eq!(counts.get("runs"), Some(&4), "{text}");
+    assert_eq!(counts.get("model_versions"), Some(&2), "{text}");
+    assert_eq!(counts.get("registered_model_aliases"), Some(&1), "{text}");
+    assert_eq!(counts.get("datasets"), Some(&1), "{text}");
 }
 
 #[test]
@@ -115,6 +149,27 @@ fn alias_refused_until_the_bundle_is_complete_and_intact() {
     }
     assert!(t.create_registered_model("../evil").is_err());
     assert!(t.get_run("../../etc").is_err());
+}
+
+#[test]
+fn active_run_dropped_unfinished_is_marked_failed() {
+    use adsales::tracking::{ActiveRun, RunStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let t = LocalTracker::open(&dir.path().join("mlruns")).unwrap();
+    let exp = t.get_or_create_experiment("e").unwrap();
+    let parent = ActiveRun::start(&t, &NewRun::new(&exp, "train")).unwrap();
+    let child_id = {
+        let child = parent.child("grid-point").unwrap();
+        child.log(&Batch::new().metric("rmse", 1.0, 0)).unwrap();
+        child.id().to_string()
+        // dropped here without finish: an error path
+    };
+    let c = t.get_run(&child_id).unwrap();
+    assert_eq!(c.info.status, RunStatus::Failed);
+    assert_eq!(c.parent_run_id(), Some(parent.id()));
+    let pid = parent.id().to_string();
+    parent.finish(RunStatus::Finished).unwrap();
+    assert_eq!(t.get_run(&pid).unwrap().info.status, RunStatus::Finished);
 }
 
 #[cfg(unix)]

@@ -7,69 +7,9 @@
 
 mod tracking_common;
 
-use std::process::Command;
-
 use adsales::tracking::rest::{RestTracker, RetryPolicy};
 use adsales::tracking::{Batch, NewRun, Tracker, TrackingError, open_tracker};
 use tracking_common::*;
-
-/// A server for this test, stopped on drop if we started it.
-struct Server {
-    uri: String,
-    started_here: bool,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.started_here {
-            let _ = Command::new(repo_root().join("scripts/mlflow-server.sh"))
-                .arg("stop")
-                .status();
-        }
-    }
-}
-
-fn server() -> Option<Server> {
-    if let Ok(uri) = std::env::var("ADSALES_TEST_MLFLOW_URI")
-        && !uri.trim().is_empty()
-    {
-        return Some(Server {
-            uri: uri.trim().to_string(),
-            started_here: false,
-        });
-    }
-    let script = repo_root().join("scripts/mlflow-server.sh");
-    // Reuse a server someone else started with the script.
-    if let Ok(out) = Command::new(&script).arg("uri").output()
-        && out.status.success()
-    {
-        return Some(Server {
-            uri: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-            started_here: false,
-        });
-    }
-    let out = Command::new(&script).arg("start").output();
-    match out {
-        Ok(o) if o.status.success() => Some(Server {
-            uri: String::from_utf8_lossy(&o.stdout).trim().to_string(),
-            started_here: true,
-        }),
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-                panic!("CI: the MLflow test server could not start:\n{why}");
-            }
-            eprintln!(
-                "\n*** SKIPPED: no MLflow server (set ADSALES_TEST_MLFLOW_URI or fix \
-                 scripts/mlflow-server.sh start):\n{why}\n"
-            );
-            None
-        }
-    }
-}
 
 #[test]
 fn rest_backend_against_a_real_server() {
@@ -108,6 +48,17 @@ fn rest_backend_against_a_real_server() {
         Err(e @ TrackingError::Api { .. }) => assert!(e.is_not_found(), "{e}"),
         other => panic!("expected not found, got {other:?}"),
     }
+
+    // A deleted experiment is not found, and its name cannot be reused.
+    let gone = unique("deleted");
+    let gone_id = t.get_or_create_experiment(&gone).unwrap();
+    let out = ureq::post(format!("{}/api/2.0/mlflow/experiments/delete", srv.uri))
+        .send_json(serde_json::json!({"experiment_id": gone_id}))
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    assert_eq!(t.get_experiment(&gone).unwrap(), None);
+    let e = t.get_or_create_experiment(&gone).unwrap_err();
+    assert!(e.to_string().contains("deleted"), "{e}");
 
     // Many metrics in one batch are split to fit the server's limits.
     let mut big = Batch::new();

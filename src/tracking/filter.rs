@@ -430,7 +430,7 @@ mod tests {
 
     #[test]
     fn ordering() {
-        let mut runs = vec![
+        let mut runs = [
             run("a", Some(3.0), "x", "p"),
             run("b", None, "x", "p"),
             run("c", Some(f64::NAN), "x", "p"),

@@ -503,6 +503,54 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     ) -> Result<PathBuf, TrackingError>;
 }
 
+/// A run that is marked FAILED if it is dropped without [`finish`](ActiveRun::finish) (an
+/// error or panic unwinding past it), so no run stays RUNNING forever.
+#[derive(Debug)]
+pub struct ActiveRun<'a> {
+    tracker: &'a dyn Tracker,
+    pub info: RunInfo,
+    finished: bool,
+}
+
+impl<'a> ActiveRun<'a> {
+    pub fn start(tracker: &'a dyn Tracker, run: &NewRun) -> Result<Self, TrackingError> {
+        Ok(ActiveRun {
+            tracker,
+            info: tracker.create_run(run)?,
+            finished: false,
+        })
+    }
+    pub fn id(&self) -> &str {
+        &self.info.run_id
+    }
+    pub fn log(&self, batch: &Batch) -> Result<(), TrackingError> {
+        self.tracker.log_batch(&self.info.run_id, batch)
+    }
+    /// A child of this run, in the same experiment.
+    pub fn child(&self, run_name: impl Into<String>) -> Result<ActiveRun<'a>, TrackingError> {
+        ActiveRun::start(
+            self.tracker,
+            &NewRun::new(&self.info.experiment_id, run_name).parent(&self.info.run_id),
+        )
+    }
+    pub fn finish(mut self, status: RunStatus) -> Result<(), TrackingError> {
+        self.finished = true;
+        self.tracker.finish_run(&self.info.run_id, status, None)
+    }
+}
+
+impl Drop for ActiveRun<'_> {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Err(e) = self
+                .tracker
+                .finish_run(&self.info.run_id, RunStatus::Failed, None)
+        {
+            tracing::warn!(run_id = %self.info.run_id, error = %e, "could not mark run FAILED");
+        }
+    }
+}
+
 /// Open the backend the tracking URI names. An empty URI means [`DEFAULT_TRACKING_URI`].
 pub fn open_tracker(uri: &str) -> Result<Box<dyn Tracker>, TrackingError> {
     let uri = uri.trim();
@@ -624,12 +672,11 @@ pub(crate) fn validate_key(kind: &str, key: &str) -> Result<(), TrackingError> {
     let chars_ok = key
         .chars()
         .all(|c| c.is_alphanumeric() || "_-. /".contains(c));
-    let bad_segment = key
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..");
+    // A segment starting with '.' would be a hidden file the store skips as a temp file.
+    let bad_segment = key.split('/').any(|s| s.is_empty() || s.starts_with('.'));
     if key.is_empty() || key.len() > 250 || !chars_ok || bad_segment {
         return Err(TrackingError::Invalid(format!(
-            "invalid {kind} key {key:?}: use letters, digits, '_', '-', '.', ' ', '/' (no empty, '.' or '..' segments), at most 250 characters"
+            "invalid {kind} key {key:?}: use letters, digits, '_', '-', '.', ' ', '/' (no empty segments, none starting with '.'), at most 250 characters"
         )));
     }
     Ok(())
@@ -687,7 +734,7 @@ mod tests {
     #[test]
     fn keys() {
         assert!(validate_key("metric", "val/rmse 7").is_ok());
-        for k in ["", "../x", "/x", "a//b", "a$b", "a/./b"] {
+        for k in ["", "../x", "/x", "a//b", "a$b", "a/./b", ".hidden", "a/.b"] {
             assert!(validate_key("metric", k).is_err(), "{k}");
         }
     }

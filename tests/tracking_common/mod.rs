@@ -72,7 +72,9 @@ fn write_bundle(dir: &Path, spec: &str, run_id: &str) -> BTreeMap<String, String
 /// a FAILED run. Panics (fails the test) on any mismatch.
 pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     let exp_name = unique("adsales-test");
+    assert_eq!(t.get_experiment(&exp_name).unwrap(), None);
     let exp = t.get_or_create_experiment(&exp_name).unwrap();
+    assert_eq!(t.get_experiment(&exp_name).unwrap(), Some(exp.clone()));
     assert_eq!(
         t.get_or_create_experiment(&exp_name).unwrap(),
         exp,
@@ -210,6 +212,11 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     assert_eq!(r.metric("inf_metric"), Some(f64::INFINITY));
     assert!(r.tags.contains_key("mlflow.user"));
     assert!(r.tags.contains_key("mlflow.source.name"));
+    // Tests run in the package root; inside a git checkout the commit is recorded.
+    if repo_root().join(".git").exists() {
+        let c = &r.tags["mlflow.source.git.commit"];
+        assert_eq!(c.len(), 40, "{c}");
+    }
     assert_eq!(r.info.status, RunStatus::Finished);
     let p = t.get_run(&parent.run_id).unwrap();
     assert_eq!(p.inputs.len(), 1, "{:?}", p.inputs);
@@ -326,25 +333,37 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The venv's python (the script installs the venv when missing).
-pub fn venv_python() -> PathBuf {
+/// True under CI, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The venv's python (the script installs the venv when missing). `None` (with a loud
+/// message) when it cannot be had outside CI; under CI that is a failure.
+pub fn venv_python() -> Option<PathBuf> {
     let out = Command::new(repo_root().join("scripts/mlflow-server.sh"))
         .arg("python")
-        .output()
-        .expect("run scripts/mlflow-server.sh python");
-    assert!(
-        out.status.success(),
-        "scripts/mlflow-server.sh python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        .output();
+    let why = match out {
+        Ok(o) if o.status.success() => {
+            return Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        }
+        Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+        Err(e) => e.to_string(),
+    };
+    if in_ci() {
+        panic!("CI: no MLflow venv for the Python cross-checks:\n{why}");
+    }
+    eprintln!("\n*** SKIPPED Python cross-check: no MLflow venv:\n{why}\n");
+    None
 }
 
 /// Run tests/py/crosscheck.py: MLflow's own client reads what we logged.
 pub fn python_crosscheck(tracking_uri: &str, logged: &Logged, work: &Path) {
     let spec = work.join("logged.json");
     fs::write(&spec, serde_json::to_string_pretty(logged).unwrap()).unwrap();
-    let out = Command::new(venv_python())
+    let Some(python) = venv_python() else { return };
+    let out = Command::new(python)
         .arg(repo_root().join("tests/py/crosscheck.py"))
         .arg(tracking_uri)
         .arg(&spec)
@@ -360,4 +379,88 @@ pub fn python_crosscheck(tracking_uri: &str, logged: &Logged, work: &Path) {
         "Python cross-check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("CROSSCHECK OK"), "{stdout}\n{stderr}");
+}
+
+/// A server for this test, stopped on drop if we started it.
+pub struct Server {
+    pub uri: String,
+    started_here: bool,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.started_here {
+            let _ = std::process::Command::new(repo_root().join("scripts/mlflow-server.sh"))
+                .arg("stop")
+                .status();
+        }
+    }
+}
+
+pub fn server() -> Option<Server> {
+    if let Ok(uri) = std::env::var("ADSALES_TEST_MLFLOW_URI")
+        && !uri.trim().is_empty()
+    {
+        return Some(Server {
+            uri: uri.trim().to_string(),
+            started_here: false,
+        });
+    }
+    let script = repo_root().join("scripts/mlflow-server.sh");
+    // Reuse a server someone else started with the script.
+    if let Ok(out) = std::process::Command::new(&script).arg("uri").output()
+        && out.status.success()
+    {
+        return Some(Server {
+            uri: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            started_here: false,
+        });
+    }
+    let out = std::process::Command::new(&script).arg("start").output();
+    match out {
+        Ok(o) if o.status.success() => Some(Server {
+            uri: String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            started_here: true,
+        }),
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+                Err(e) => e.to_string(),
+            };
+            if in_ci() {
+                panic!("CI: the MLflow test server could not start:\n{why}");
+            }
+            eprintln!(
+                "\n*** SKIPPED: no MLflow server (set ADSALES_TEST_MLFLOW_URI or fix \
+                 scripts/mlflow-server.sh start):\n{why}\n"
+            );
+            None
+        }
+    }
+}
+
+/// Run tests/py/check_train.py: MLflow's client walks a tree logged by `adsales train`.
+pub fn python_check_train(
+    tracking_uri: &str,
+    experiment: &str,
+    model: &str,
+    alias: &str,
+    work: &Path,
+) {
+    let Some(python) = venv_python() else { return };
+    let out = Command::new(python)
+        .arg(repo_root().join("tests/py/check_train.py"))
+        .args([tracking_uri, experiment, model, alias])
+        .arg(work.join("py-dl"))
+        .env("MLFLOW_ALLOW_FILE_STORE", "true")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .expect("run the Python train check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "Python train check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("TRAIN CHECK OK"), "{stdout}\n{stderr}");
 }

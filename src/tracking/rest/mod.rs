@@ -28,54 +28,19 @@ use super::{
 };
 use crate::error::InputError;
 
+mod http;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+pub use http::RetryPolicy;
+use http::{Auth, Body};
+use wire::*;
+
 /// MLflow's per-request limits for `runs/log-batch`.
 const MAX_METRICS_PER_BATCH: usize = 1000;
 const MAX_PARAMS_PER_BATCH: usize = 100;
 const MAX_TAGS_PER_BATCH: usize = 100;
-
-/// Credentials for the server. `Debug` never shows them.
-#[derive(Clone)]
-enum Auth {
-    Bearer(String),
-    /// Already `user:password` base64-encoded.
-    Basic(String),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
-            Auth::Basic(_) => f.write_str("Basic(<redacted>)"),
-        }
-    }
-}
-
-impl Auth {
-    fn header(&self) -> String {
-        match self {
-            Auth::Bearer(t) => format!("Bearer {t}"),
-            Auth::Basic(b) => format!("Basic {b}"),
-        }
-    }
-}
-
-/// Retry policy for transient failures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Wait before the first retry; doubles each time, capped at 30 s.
-    pub first_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 5,
-            first_backoff: Duration::from_millis(500),
-        }
-    }
-}
 
 /// MLflow tracking server client.
 pub struct RestTracker {
@@ -97,135 +62,6 @@ impl std::fmt::Debug for RestTracker {
             .field("timeout", &self.timeout)
             .finish()
     }
-}
-
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
-
-/// Percent-encode one path segment.
-fn encode_segment(s: &str) -> String {
-    let mut out = String::new();
-    for &c in s.as_bytes() {
-        if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
-            out.push(c as char);
-        } else {
-            out.push_str(&format!("%{c:02X}"));
-        }
-    }
-    out
-}
-
-fn encode_path(p: &str) -> String {
-    p.split('/')
-        .map(encode_segment)
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// The JSON MLflow needs for a metric value.
-pub(crate) fn metric_value_json(v: f64) -> Value {
-    if v.is_nan() {
-        json!("NaN")
-    } else if v == f64::INFINITY {
-        json!("Infinity")
-    } else if v == f64::NEG_INFINITY {
-        json!("-Infinity")
-    } else {
-        json!(v)
-    }
-}
-
-/// A metric value as the server returns it (number or one of the special strings).
-pub(crate) fn parse_metric_value(v: &Value) -> Option<f64> {
-    let x = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => match s.as_str() {
-            "NaN" => f64::NAN,
-            "Infinity" => f64::INFINITY,
-            "-Infinity" => f64::NEG_INFINITY,
-            s => s.parse().ok()?,
-        },
-        _ => return None,
-    };
-    // The server clamps ±Inf to ±f64::MAX when it stores them.
-    Some(if x == f64::MAX {
-        f64::INFINITY
-    } else if x == -f64::MAX {
-        f64::NEG_INFINITY
-    } else {
-        x
-    })
-}
-
-fn as_i64(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn as_string(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn kv_list(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| Some((as_string(e.get("key"))?, as_string(e.get("value"))?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn kv_json(pairs: &[(String, String)]) -> Value {
-    Value::Array(
-        pairs
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect(),
-    )
-}
-
-/// A request body.
-enum Body<'a> {
-    Empty,
-    Json(&'a Value),
-    Bytes(&'a [u8]),
-}
-
-/// Answer of one request: status and body bytes.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
 }
 
 impl RestTracker {
@@ -313,254 +149,21 @@ impl RestTracker {
         self
     }
 
-    fn send_once(
-        &self,
-        method: &str,
-        url: &str,
-        query: &[(&str, &str)],
-        body: &Body,
-    ) -> Result<http_types::Response, ureq::Error> {
-        macro_rules! prepare {
-            ($rb:expr) => {{
-                let mut rb = $rb;
-                for (k, v) in query {
-                    rb = rb.query(*k, *v);
-                }
-                if let Some(a) = &self.auth {
-                    rb = rb.header("Authorization", a.header());
-                }
-                rb
-            }};
-        }
-        match (method, body) {
-            ("GET", _) => prepare!(self.agent.get(url)).call(),
-            (m, body) => {
-                let rb = match m {
-                    "POST" => self.agent.post(url),
-                    "PUT" => self.agent.put(url),
-                    _ => self.agent.delete(url).force_send_body(),
-                };
-                let rb = prepare!(rb);
-                match body {
-                    Body::Json(v) => rb
-                        .header("Content-Type", "application/json")
-                        .send(v.to_string()),
-                    Body::Bytes(b) => rb
-                        .header("Content-Type", "application/octet-stream")
-                        .send(*b),
-                    Body::Empty => rb.send_empty(),
-                }
+    /// `(id, lifecycle_stage)` of the experiment called `name`, deleted ones included.
+    fn experiment_by_name(&self, name: &str) -> Result<Option<(String, String)>, TrackingError> {
+        let api = "experiments/get-by-name";
+        match self.call("GET", api, &[("experiment_name", name)], None) {
+            Ok(v) => {
+                let e = v.get("experiment");
+                let id = as_string(e.and_then(|e| e.get("experiment_id")))
+                    .ok_or_else(|| bad(api, "no experiment_id"))?;
+                let stage = as_string(e.and_then(|e| e.get("lifecycle_stage")))
+                    .unwrap_or_else(|| "active".into());
+                Ok(Some((id, stage)))
             }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         }
-    }
-
-    /// One call with bounded retries on transport errors, 429 and 5xx. `sink` receives the
-    /// body of a 2xx answer when given (streamed downloads); otherwise it is returned.
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Body,
-        mut sink: Option<&mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>>,
-    ) -> Result<Answer, TrackingError> {
-        let url = format!("{}{}", self.base, path);
-        let endpoint = path.to_string();
-        let mut attempt = 0u32;
-        loop {
-            let outcome = self.send_once(method, &url, query, &body);
-            let retry_reason = match outcome {
-                Ok(mut resp) => {
-                    let status = resp.status().as_u16();
-                    if status == 429 || status >= 500 {
-                        format!("HTTP {status}")
-                    } else {
-                        let mut buf = Vec::new();
-                        let read = if (200..300).contains(&status)
-                            && let Some(s) = sink.as_mut()
-                        {
-                            let mut r = resp.body_mut().with_config().limit(u64::MAX).reader();
-                            s(&mut r).map_err(|e| e.to_string())
-                        } else {
-                            resp.body_mut()
-                                .with_config()
-                                .limit(1 << 30)
-                                .read_to_vec()
-                                .map(|v| buf = v)
-                                .map_err(|e| e.to_string())
-                        };
-                        match read {
-                            Ok(()) => return Ok(Answer { status, body: buf }),
-                            // A body cut off mid-way is a transport failure: retry.
-                            Err(e) => format!("reading the answer: {e}"),
-                        }
-                    }
-                }
-                Err(e) => e.to_string(),
-            };
-            if attempt >= self.retry.max_retries {
-                return Err(TrackingError::Transport {
-                    endpoint,
-                    reason: format!("{retry_reason} (gave up after {} attempts)", attempt + 1),
-                });
-            }
-            let wait = self
-                .retry
-                .first_backoff
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(Duration::from_secs(30));
-            tracing::warn!(endpoint, attempt, error = %retry_reason, "MLflow request failed; retrying in {wait:?}");
-            std::thread::sleep(wait);
-            attempt += 1;
-        }
-    }
-
-    /// Parse an error answer into [`TrackingError::Api`].
-    fn api_error(endpoint: &str, ans: &Answer) -> TrackingError {
-        let parsed: Option<Value> = serde_json::from_slice(&ans.body).ok();
-        let code = parsed
-            .as_ref()
-            .and_then(|v| as_string(v.get("error_code")))
-            .unwrap_or_else(|| "HTTP_ERROR".into());
-        let message = parsed
-            .as_ref()
-            .and_then(|v| as_string(v.get("message")))
-            .unwrap_or_else(|| {
-                let t = String::from_utf8_lossy(&ans.body);
-                t.chars().take(300).collect()
-            });
-        TrackingError::Api {
-            endpoint: endpoint.to_string(),
-            status: ans.status,
-            code,
-            message,
-        }
-    }
-
-    /// JSON call to `/api/2.0/mlflow/<api>`.
-    fn call(
-        &self,
-        method: &str,
-        api: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Value, TrackingError> {
-        let path = format!("/api/2.0/mlflow/{api}");
-        let b = body.map(Body::Json).unwrap_or(Body::Empty);
-        let ans = self.request(method, &path, query, b, None)?;
-        if !(200..300).contains(&ans.status) {
-            return Err(Self::api_error(&path, &ans));
-        }
-        if ans.body.is_empty() {
-            return Ok(json!({}));
-        }
-        serde_json::from_slice(&ans.body).map_err(|e| TrackingError::BadResponse {
-            endpoint: path,
-            reason: e.to_string(),
-        })
-    }
-
-    fn bad(api: &str, reason: impl Into<String>) -> TrackingError {
-        TrackingError::BadResponse {
-            endpoint: format!("/api/2.0/mlflow/{api}"),
-            reason: reason.into(),
-        }
-    }
-
-    fn parse_run(api: &str, v: &Value) -> Result<Run, TrackingError> {
-        let info = v
-            .get("info")
-            .ok_or_else(|| Self::bad(api, "run without info"))?;
-        let data = v.get("data");
-        let run_id = as_string(info.get("run_id").or_else(|| info.get("run_uuid")))
-            .ok_or_else(|| Self::bad(api, "run without run_id"))?;
-        let tags = kv_list(data.and_then(|d| d.get("tags")));
-        let mut metrics = BTreeMap::new();
-        for m in data
-            .and_then(|d| d.get("metrics"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let m = Self::parse_metric(api, m)?;
-            metrics.insert(m.key.clone(), m);
-        }
-        let inputs = v
-            .get("inputs")
-            .and_then(|i| i.get("dataset_inputs"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|di| {
-                let d = di.get("dataset")?;
-                let itags = kv_list(di.get("tags"));
-                let (num_rows, sha256) =
-                    DatasetInput::from_profile(as_string(d.get("profile")).as_deref());
-                Some(DatasetInput {
-                    num_rows,
-                    sha256,
-                    name: as_string(d.get("name"))?,
-                    digest: as_string(d.get("digest")).unwrap_or_default(),
-                    source_type: as_string(d.get("source_type")).unwrap_or_default(),
-                    source: as_string(d.get("source")).unwrap_or_default(),
-                    context: itags.get("mlflow.data.context").cloned(),
-                })
-            })
-            .collect();
-        let status = as_string(info.get("status"));
-        Ok(Run {
-            info: RunInfo {
-                run_name: as_string(info.get("run_name"))
-                    .or_else(|| tags.get(super::TAG_RUN_NAME).cloned())
-                    .unwrap_or_default(),
-                experiment_id: as_string(info.get("experiment_id")).unwrap_or_default(),
-                status: status
-                    .as_deref()
-                    .and_then(RunStatus::parse)
-                    .unwrap_or(RunStatus::Running),
-                start_time: as_i64(info.get("start_time")),
-                end_time: as_i64(info.get("end_time")),
-                artifact_uri: as_string(info.get("artifact_uri")).unwrap_or_default(),
-                user_id: as_string(info.get("user_id")).unwrap_or_default(),
-                run_id,
-            },
-            params: kv_list(data.and_then(|d| d.get("params"))),
-            metrics,
-            tags,
-            inputs,
-        })
-    }
-
-    fn parse_metric(api: &str, m: &Value) -> Result<Metric, TrackingError> {
-        let key = as_string(m.get("key")).ok_or_else(|| Self::bad(api, "metric without key"))?;
-        let value = m
-            .get("value")
-            .and_then(parse_metric_value)
-            .ok_or_else(|| Self::bad(api, format!("metric {key:?} without a readable value")))?;
-        Ok(Metric {
-            key,
-            value,
-            timestamp: as_i64(m.get("timestamp")).unwrap_or(0),
-            step: as_i64(m.get("step")).unwrap_or(0),
-        })
-    }
-
-    fn parse_version(api: &str, v: &Value) -> Result<ModelVersion, TrackingError> {
-        Ok(ModelVersion {
-            name: as_string(v.get("name")).ok_or_else(|| Self::bad(api, "version without name"))?,
-            version: as_string(v.get("version"))
-                .ok_or_else(|| Self::bad(api, "version without number"))?,
-            run_id: as_string(v.get("run_id")).filter(|s| !s.is_empty()),
-            source: as_string(v.get("source")).unwrap_or_default(),
-            status: as_string(v.get("status")).unwrap_or_default(),
-            aliases: v
-                .get("aliases")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| as_string(Some(x))).collect())
-                .unwrap_or_default(),
-            tags: kv_list(v.get("tags")),
-            creation_timestamp: as_i64(v.get("creation_timestamp")),
-        })
     }
 
     /// Path of a run's artifact root on the artifact proxy (`<exp>/<run>/artifacts`).
@@ -673,26 +276,23 @@ impl Tracker for RestTracker {
     }
 
     fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError> {
-        let api = "experiments/get-by-name";
-        match self.call("GET", api, &[("experiment_name", name)], None) {
-            Ok(v) => Ok(Some(
-                as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| Self::bad(api, "no experiment_id"))?,
-            )),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self
+            .experiment_by_name(name)?
+            .filter(|(_, stage)| stage != "deleted")
+            .map(|(id, _)| id))
     }
 
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError> {
         let api = "experiments/get-by-name";
-        match self.call("GET", api, &[("experiment_name", name)], None) {
-            Ok(v) => {
-                return as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| Self::bad(api, "no experiment_id"));
+        match self.experiment_by_name(name)? {
+            Some((id, stage)) if stage != "deleted" => return Ok(id),
+            // get-by-name also finds deleted experiments, and their name stays taken.
+            Some((id, _)) => {
+                return Err(TrackingError::Invalid(format!(
+                    "experiment {name:?} (id {id}) is deleted on the server: restore it or use another name"
+                )));
             }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            None => {}
         }
         match self.call(
             "POST",
@@ -701,12 +301,12 @@ impl Tracker for RestTracker {
             Some(&json!({"name": name})),
         ) {
             Ok(v) => as_string(v.get("experiment_id"))
-                .ok_or_else(|| Self::bad("experiments/create", "no experiment_id")),
+                .ok_or_else(|| bad("experiments/create", "no experiment_id")),
             // Someone created it between our two calls.
             Err(TrackingError::Api { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => {
                 let v = self.call("GET", api, &[("experiment_name", name)], None)?;
                 as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| Self::bad(api, "no experiment_id"))
+                    .ok_or_else(|| bad(api, "no experiment_id"))
             }
             Err(e) => Err(e),
         }
@@ -722,10 +322,8 @@ impl Tracker for RestTracker {
             "tags": kv_json(&tags),
         });
         let v = self.call("POST", "runs/create", &[], Some(&body))?;
-        let r = v
-            .get("run")
-            .ok_or_else(|| Self::bad("runs/create", "no run"))?;
-        Ok(Self::parse_run("runs/create", r)?.info)
+        let r = v.get("run").ok_or_else(|| bad("runs/create", "no run"))?;
+        Ok(parse_run("runs/create", r)?.info)
     }
 
     fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), TrackingError> {
@@ -856,10 +454,8 @@ impl Tracker for RestTracker {
 
     fn get_run(&self, run_id: &str) -> Result<Run, TrackingError> {
         let v = self.call("GET", "runs/get", &[("run_id", run_id)], None)?;
-        let r = v
-            .get("run")
-            .ok_or_else(|| Self::bad("runs/get", "no run"))?;
-        Self::parse_run("runs/get", r)
+        let r = v.get("run").ok_or_else(|| bad("runs/get", "no run"))?;
+        parse_run("runs/get", r)
     }
 
     fn search_runs(&self, search: &RunSearch) -> Result<Vec<Run>, TrackingError> {
@@ -887,7 +483,7 @@ impl Tracker for RestTracker {
                 .into_iter()
                 .flatten()
             {
-                out.push(Self::parse_run("runs/search", r)?);
+                out.push(parse_run("runs/search", r)?);
             }
             token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
             if token.is_none() {
@@ -913,7 +509,7 @@ impl Tracker for RestTracker {
                 .into_iter()
                 .flatten()
             {
-                out.push(Self::parse_metric(api, m)?);
+                out.push(parse_metric(api, m)?);
             }
             token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
             if token.is_none() {
@@ -941,7 +537,7 @@ impl Tracker for RestTracker {
             .into_iter()
             .flatten()
         {
-            let p = as_string(f.get("path")).ok_or_else(|| Self::bad(api, "file without path"))?;
+            let p = as_string(f.get("path")).ok_or_else(|| bad(api, "file without path"))?;
             // The server's paths become local paths: refuse any that could escape, or that
             // are not children of what we listed.
             let p = safe_relative_path(&p)?;
@@ -1020,10 +616,10 @@ impl Tracker for RestTracker {
             Some(&json!({"name": name, "source": source, "run_id": run_id,
                          "tags": kv_json(tags)})),
         )?;
-        let mut mv = Self::parse_version(
+        let mut mv = parse_version(
             api,
             v.get("model_version")
-                .ok_or_else(|| Self::bad(api, "no model_version"))?,
+                .ok_or_else(|| bad(api, "no model_version"))?,
         )?;
         // Registration is asynchronous for some sources: wait (bounded) until READY.
         let mut wait = Duration::from_millis(200);
@@ -1047,10 +643,10 @@ impl Tracker for RestTracker {
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError> {
         let api = "model-versions/get";
         let v = self.call("GET", api, &[("name", name), ("version", version)], None)?;
-        Self::parse_version(
+        parse_version(
             api,
             v.get("model_version")
-                .ok_or_else(|| Self::bad(api, "no model_version"))?,
+                .ok_or_else(|| bad(api, "no model_version"))?,
         )
     }
 
@@ -1067,10 +663,10 @@ impl Tracker for RestTracker {
     fn get_alias(&self, name: &str, alias: &str) -> Result<Option<ModelVersion>, TrackingError> {
         let api = "registered-models/alias";
         match self.call("GET", api, &[("name", name), ("alias", alias)], None) {
-            Ok(v) => Ok(Some(Self::parse_version(
+            Ok(v) => Ok(Some(parse_version(
                 api,
                 v.get("model_version")
-                    .ok_or_else(|| Self::bad(api, "no model_version"))?,
+                    .ok_or_else(|| bad(api, "no model_version"))?,
             )?)),
             // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE, a missing
             // model with 404.
@@ -1120,7 +716,7 @@ impl Tracker for RestTracker {
                 .into_iter()
                 .flatten()
             {
-                out.push(Self::parse_version(api, mv)?);
+                out.push(parse_version(api, mv)?);
             }
             token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
             if token.is_none() {
@@ -1168,87 +764,5 @@ impl Tracker for RestTracker {
             ))
         })?;
         self.download_artifacts(run_id, path, dest_dir)
-    }
-}
-
-/// The `http::Response` type ureq returns.
-mod http_types {
-    pub type Response = ureq::http::Response<ureq::Body>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-    }
-
-    #[test]
-    fn metric_values_never_bare_nan() {
-        assert_eq!(metric_value_json(f64::NAN), json!("NaN"));
-        assert_eq!(metric_value_json(f64::INFINITY), json!("Infinity"));
-        assert_eq!(metric_value_json(f64::NEG_INFINITY), json!("-Infinity"));
-        assert_eq!(metric_value_json(1.5), json!(1.5));
-        assert!(parse_metric_value(&json!("NaN")).unwrap().is_nan());
-        assert_eq!(
-            parse_metric_value(&json!(1.7976931348623157e308)),
-            Some(f64::INFINITY)
-        );
-        assert_eq!(parse_metric_value(&json!(null)), None);
-    }
-
-    #[test]
-    fn credentials_never_in_debug() {
-        let t = RestTracker::new(
-            "http://127.0.0.1:1",
-            Some(Auth::Bearer("s3cr3t-token".into())),
-            RetryPolicy::default(),
-            Duration::from_secs(1),
-        )
-        .unwrap();
-        let d = format!("{t:?}");
-        assert!(!d.contains("s3cr3t"), "{d}");
-        assert!(d.contains("redacted"));
-        let b = Auth::Basic(base64(b"u:hunter2"));
-        assert!(!format!("{b:?}").contains(&base64(b"u:hunter2")));
-        assert!(
-            RestTracker::new(
-                "http://u:p@host",
-                None,
-                RetryPolicy::default(),
-                Duration::from_secs(1)
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn connection_refused_is_retried_then_reported() {
-        // Port 1 on loopback: nothing listens there.
-        let t = RestTracker::new(
-            "http://127.0.0.1:1",
-            None,
-            RetryPolicy {
-                max_retries: 2,
-                first_backoff: Duration::from_millis(1),
-            },
-            Duration::from_secs(2),
-        )
-        .unwrap();
-        let err = t.get_run("abc").unwrap_err();
-        let msg = err.to_string();
-        assert!(matches!(err, TrackingError::Transport { .. }), "{msg}");
-        assert!(msg.contains("3 attempts"), "{msg}");
-    }
-
-    #[test]
-    fn segments_encoded() {
-        assert_eq!(encode_path("a b/c%d"), "a%20b/c%25d");
     }
 }

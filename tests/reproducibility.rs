@@ -1,0 +1,96 @@
+//! Same config and seed → identical leaderboards and bundle files (MLmodel aside: it holds
+//! the creation time and run id), whatever the thread count.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn project(families: &str) -> Project {
+    let p = Project::new();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
+        p.path("raw.csv"),
+    )
+    .unwrap();
+    p.write(
+        "config.yaml",
+        &format!("paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n"),
+    );
+    p
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Bundle files of registered version `v` (name → bytes), MLmodel excluded.
+fn bundle(p: &Project, v: u32) -> BTreeMap<String, Vec<u8>> {
+    let meta = std::fs::read_to_string(p.path(&format!("mlruns/models/Ad_Sales_Forecaster/version-{v}/meta.yaml"))).unwrap();
+    let run_id = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id: "))
+        .unwrap()
+        .trim()
+        .trim_matches('\'')
+        .to_string();
+    let model_dir = files_under(&p.path("mlruns"))
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains(&run_id) && f.ends_with("artifacts/model/MLmodel"))
+        .expect("bundle of the version")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    files_under(&model_dir)
+        .into_iter()
+        .filter(|f| !f.ends_with("MLmodel"))
+        .map(|f| (f.strip_prefix(&model_dir).unwrap().display().to_string(), std::fs::read(&f).unwrap()))
+        .collect()
+}
+
+/// The leaderboard without its timing column.
+fn board(p: &Project) -> Vec<String> {
+    std::fs::read_to_string(p.path("artifacts/leaderboard.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+fn train(p: &Project, threads: &str) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
+        .args(["-q", "train", "--config", "config.yaml"])
+        .current_dir(p.dir.path())
+        .env("RAYON_NUM_THREADS", threads)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn same_seed_same_results_across_runs_and_thread_counts() {
+    let families = std::env::var("ADSALES_REPRO_FAMILIES").unwrap_or_else(|_| "seasonal_naive, mstl".into());
+    let p = project(&families);
+    train(&p, "2");
+    let (b1, m1) = (board(&p), bundle(&p, 1));
+    train(&p, "1");
+    let (b2, m2) = (board(&p), bundle(&p, 2));
+    assert_eq!(b1, b2, "leaderboards differ");
+    assert!(b1.len() >= 2, "{b1:?}");
+    assert_eq!(m1.keys().collect::<Vec<_>>(), m2.keys().collect::<Vec<_>>());
+    for (k, v) in &m1 {
+        assert!(v == &m2[k], "bundle file {k} differs between runs");
+    }
+    assert!(m1.contains_key("history.csv") && m1.contains_key("feature_spec.json"));
+}
