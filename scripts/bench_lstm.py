@@ -9,7 +9,8 @@ Adam(weight_decay), masked MSE, shuffled mini-batches, early stopping with best 
     .venv-torch/bin/python scripts/bench_lstm.py target/lstm_bench/frame.csv [epochs]
 
 Prints per-epoch time at 1 and 2 threads and the whole default grid at 1 and 2 threads.
-Flags: --epoch-only, --grid-only, --threads1 (skip 2 threads).
+Flags: --epoch-only, --grid-only, --threads1 (skip 2 threads), --epochs-per-spec=46,51,...
+(train each grid point exactly that many epochs: the Rust run's counts, for equal work).
 """
 import csv
 import itertools
@@ -87,6 +88,7 @@ def main():
     path = args[0] if args else "target/lstm_bench/frame.csv"
     epochs = int(args[1]) if len(args) > 1 else 20
     threads_list = (1, 2) if "--threads1" not in flags else (1,)
+    fixed = next((list(map(int, a.split("=", 1)[1].split(","))) for a in flags if a.startswith("--epochs-per-spec=")), None)
     data = load(path)
     n = len(data)
     try:
@@ -113,8 +115,12 @@ def main():
         torch.set_num_threads(threads)
         t, c = time.perf_counter(), time.process_time()
         total = []
-        for lr, seq, dropout in itertools.product((0.001, 0.01), (14, 30), (0.0, 0.2)):
-            e, _ = train(data, train_end, val_end, lr, seq, dropout)
+        for k, (lr, seq, dropout) in enumerate(itertools.product((0.001, 0.01), (14, 30), (0.0, 0.2))):
+            if fixed:
+                # Exactly the Rust run's epoch counts (no early stopping): the same work.
+                e, _ = train(data, train_end, val_end, lr, seq, dropout, max_epochs=fixed[k], patience=fixed[k] + 1)
+            else:
+                e, _ = train(data, train_end, val_end, lr, seq, dropout)
             total.append(e)
         dt, dc = time.perf_counter() - t, time.process_time() - c
         print(f"grid threads={threads}: {dt:.2f} s wall, {dc:.2f} s CPU, {sum(total)} epochs ({1000 * dt / sum(total):.2f} ms/epoch); epochs per spec {total}")

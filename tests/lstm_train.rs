@@ -257,3 +257,15 @@ fn plugs_into_the_model_interface() {
     assert_eq!(hist[1].0, "val_loss");
     assert_eq!(hist[0].1.len(), fitted.info().iterations);
 }
+
+#[test]
+fn default_config_gives_the_reference_grid() {
+    use adsales::models::lstm::LstmGrid;
+    let cfg = adsales::config::LstmFile::default();
+    let grid = LstmGrid::from_config(&cfg, 42);
+    assert_eq!(grid, LstmGrid::default());
+    let specs = grid.specs();
+    assert_eq!(specs.len(), 8);
+    assert_eq!(specs[0], LstmSpec::default());
+    assert!(specs.iter().all(|s| s.check().is_ok()));
+}

@@ -16,7 +16,9 @@ fn project(families: &str) -> Project {
     .unwrap();
     p.write(
         "config.yaml",
-        &format!("paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n"),
+        &format!(
+            "paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n"
+        ),
     );
     p
 }
@@ -36,7 +38,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Bundle files of registered version `v` (name → bytes), MLmodel excluded.
 fn bundle(p: &Project, v: u32) -> BTreeMap<String, Vec<u8>> {
-    let meta = std::fs::read_to_string(p.path(&format!("mlruns/models/Ad_Sales_Forecaster/version-{v}/meta.yaml"))).unwrap();
+    let meta = std::fs::read_to_string(p.path(&format!(
+        "mlruns/models/Ad_Sales_Forecaster/version-{v}/meta.yaml"
+    )))
+    .unwrap();
     let run_id = meta
         .lines()
         .find_map(|l| l.strip_prefix("run_id: "))
@@ -54,7 +59,12 @@ fn bundle(p: &Project, v: u32) -> BTreeMap<String, Vec<u8>> {
     files_under(&model_dir)
         .into_iter()
         .filter(|f| !f.ends_with("MLmodel"))
-        .map(|f| (f.strip_prefix(&model_dir).unwrap().display().to_string(), std::fs::read(&f).unwrap()))
+        .map(|f| {
+            (
+                f.strip_prefix(&model_dir).unwrap().display().to_string(),
+                std::fs::read(&f).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -80,7 +90,8 @@ fn train(p: &Project, threads: &str) {
 
 #[test]
 fn same_seed_same_results_across_runs_and_thread_counts() {
-    let families = std::env::var("ADSALES_REPRO_FAMILIES").unwrap_or_else(|_| "seasonal_naive, mstl".into());
+    let families =
+        std::env::var("ADSALES_REPRO_FAMILIES").unwrap_or_else(|_| "seasonal_naive, mstl".into());
     let p = project(&families);
     train(&p, "2");
     let (b1, m1) = (board(&p), bundle(&p, 1));

@@ -75,6 +75,24 @@ impl Default for LstmGrid {
 }
 
 impl LstmGrid {
+    /// The grid of the checked config's `lstm` section and top-level `seed`.
+    pub fn from_config(lstm: &crate::config::LstmFile, seed: u64) -> LstmGrid {
+        let g = &lstm.param_grid;
+        LstmGrid {
+            learning_rate: g.learning_rate.clone(),
+            batch_size: g.batch_size.clone(),
+            sequence_length: g.sequence_length.clone(),
+            dropout: g.dropout.clone(),
+            weight_decay: g.weight_decay.clone(),
+            hidden_size: lstm.hidden_size.to_vec(),
+            num_layers: lstm.num_layers.to_vec(),
+            max_epochs: lstm.max_epochs,
+            patience: lstm.patience,
+            max_horizon: lstm.max_horizon,
+            seed,
+        }
+    }
+
     /// Every combination, learning_rate varying slowest (config order of the keys).
     pub fn specs(&self) -> Vec<LstmSpec> {
         let mut out = Vec::new();
