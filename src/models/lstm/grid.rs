@@ -147,6 +147,24 @@ impl Drop for IntraOpThreads {
     }
 }
 
+/// Fits one spec; a panic inside libtorch's wrappers (tch unwraps C++ errors) becomes an error
+/// for that grid point instead of taking the whole grid down.
+fn fit_one(spec: &LstmSpec, data: &FitData) -> Result<FittedLstm, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.fit_lstm(data))).unwrap_or_else(
+        |payload| {
+            let msg = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(ModelError::Numerical {
+                spec: spec.spec(),
+                reason: format!("training failed: {msg}"),
+            })
+        },
+    )
+}
+
 /// Fits every spec on `data`; results come back in `specs` order, whatever the mode.
 pub fn fit_grid(
     specs: &[LstmSpec],
@@ -157,7 +175,7 @@ pub fn fit_grid(
     match mode {
         GridMode::Sequential { threads } => {
             let _guard = IntraOpThreads::set(threads);
-            specs.iter().map(|s| s.fit_lstm(data)).collect()
+            specs.iter().map(|s| fit_one(s, data)).collect()
         }
         GridMode::Concurrent { workers } => {
             let _guard = IntraOpThreads::set(1);
@@ -170,7 +188,7 @@ pub fn fit_grid(
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(spec) = specs.get(i) else { break };
-                            let r = spec.fit_lstm(data);
+                            let r = fit_one(spec, data);
                             results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
                         }
                     });

@@ -75,7 +75,7 @@ fn masked_sse(pred: &Tensor, y: &Tensor, m: &Tensor) -> Tensor {
     ((pred - y).square() * m).sum(Kind::Float)
 }
 
-/// Validation loss in evaluation mode, in chunks to bound memory.
+/// Masked MSE in evaluation mode over all validation windows at once (~100 windows).
 fn eval_loss(net: &Net, x: &Tensor, y: &Tensor, m: &Tensor) -> f64 {
     tch::no_grad(|| {
         let pred = net.forward(x, None);
