@@ -25,9 +25,12 @@ pub enum GridMode {
 }
 
 impl GridMode {
-    /// The faster mode for this machine, as measured on the default grid (benches/lstm.rs):
-    /// on CPU, concurrent grid points with one intra-op thread each beat one grid point using
-    /// every core, because these small LSTMs (batch 32, hidden 64) scale poorly across threads.
+    /// The default: concurrent grid points with one intra-op thread each on a multi-core CPU.
+    /// Measured on the shared 2-core machine (benches/lstm.rs, real frame, default grid):
+    /// under load, two intra-op threads were 5-20x slower per epoch than one (OpenMP threads
+    /// spin against other processes) while concurrent and 1-thread sequential took the same
+    /// time; independent grid points need no synchronisation, whereas one small LSTM (batch 32,
+    /// hidden 64) scales only ~1.66x on 2 threads (PyTorch's own reference numbers).
     /// On CUDA the GPU is the shared resource, so one spec at a time.
     pub fn auto() -> GridMode {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
