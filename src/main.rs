@@ -273,6 +273,16 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C: close the open MLflow runs as KILLED (never leave them RUNNING), then exit with
+    // the conventional 130.
+    let _ = ctrlc::set_handler(|| {
+        if adsales::runlog::interrupt() {
+            eprintln!("interrupted: open MLflow runs marked KILLED");
+        } else {
+            eprintln!("interrupted");
+        }
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

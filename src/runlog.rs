@@ -10,7 +10,7 @@
 //! it is downloaded back and verified before a version is created and the alias moves.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use tracing::{info, warn};
@@ -28,6 +28,27 @@ pub struct TrainTracking {
     pub train_run: String,
     /// Runs created and not finished yet, so a failure can close them all.
     open: Mutex<Vec<String>>,
+}
+
+/// The tracking session of the train in progress, for the Ctrl-C handler.
+static ACTIVE: Mutex<Option<Arc<TrainTracking>>> = Mutex::new(None);
+
+/// Makes `t` the session an interrupt closes (or clears it with `None`).
+pub fn set_active(t: Option<Arc<TrainTracking>>) {
+    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = t;
+}
+
+/// Called on Ctrl-C: marks every open run of the active train KILLED. Returns whether there
+/// was one.
+pub fn interrupt() -> bool {
+    let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match active {
+        Some(t) => {
+            t.close(RunStatus::Killed);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Where the family's best bundle went.
@@ -71,7 +92,7 @@ fn eval_metrics(prefix: &str, ev: &Evaluation, batch: &mut Batch) {
 impl TrainTracking {
     /// Opens the backend, gets the experiment and creates the train run. Called before any
     /// training so an unreachable server fails fast.
-    pub fn start(cfg: &Config) -> Result<TrainTracking> {
+    pub fn start(cfg: &Config) -> Result<Arc<TrainTracking>> {
         let uri = &cfg.mlflow.tracking_uri;
         let tracker =
             open_tracker(uri).with_context(|| format!("opening MLflow tracking at {uri}"))?;
@@ -94,13 +115,19 @@ impl TrainTracking {
                 )
             })?;
         info!(uri = %tracker.uri(), experiment = %experiment_id, run = %run.run_id, "tracking train run");
-        let t = TrainTracking {
+        let t = Arc::new(TrainTracking {
             tracker,
             experiment_id,
             train_run: run.run_id.clone(),
             open: Mutex::new(vec![run.run_id]),
-        };
-        t.log_config(cfg)?;
+        });
+        // From here on an interrupt closes the run.
+        set_active(Some(t.clone()));
+        if let Err(e) = t.log_config(cfg) {
+            set_active(None);
+            t.close(RunStatus::Failed);
+            return Err(e);
+        }
         Ok(t)
     }
 

@@ -327,8 +327,9 @@ pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
         info!("tracking disabled (--no-track)");
         None
     };
-    let res = run_tracked(cfg, opts, tracking.as_ref());
+    let res = run_tracked(cfg, opts, tracking.as_deref());
     if let Some(t) = &tracking {
+        crate::runlog::set_active(None);
         t.close(if res.is_ok() {
             RunStatus::Finished
         } else {
