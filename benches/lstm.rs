@@ -10,6 +10,15 @@
 //! Optional argument `epochs` (default 20) for the per-epoch part; `--grid-only` / `--epoch-only`;
 //! `--real` uses the processed frame of config.yaml's data instead of the synthetic one;
 //! `--no-seq2` skips the 2-thread runs (useless on a loaded machine: OpenMP threads spin).
+//!
+//! Results, 2026-11-26, shared 2-core machine, dev profile, real frame (701 rows × 40 columns),
+//! default grid; PyTorch 2.13 run with `--epochs-per-spec=46,51,18,30,22,25,26,26` (the same
+//! 244 epochs as ours, so equal work), quiet spell:
+//!   ours   1 thread 11.7 s, 2 threads 6.8 s, concurrent (2 × 1 thread) 7.4 s
+//!   torch  1 thread 12.5 s, 2 threads 8.1 s
+//! i.e. 1.07× (1 thread) and 1.19× (2 threads) PyTorch's speed per epoch; best grid 1.19× faster
+//! than PyTorch's best. Under load from other processes, 2-thread runs of both collapse
+//! (5-50× slower) while 1-thread and concurrent runs only slow in proportion.
 
 use std::io::Write;
 use std::time::Instant;
