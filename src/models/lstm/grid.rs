@@ -1,0 +1,216 @@
+//! Running many LSTM specs: one after another with several intra-op threads each, or several at
+//! once with one intra-op thread each.
+//!
+//! Results do not depend on the mode: every random draw comes from each spec's own seeded RNG
+//! (see `train`), and the float results of libtorch's CPU kernels for these shapes do not depend
+//! on the intra-op thread count (tests/lstm_train.rs checks both). The intra-op thread count is
+//! process-wide in libtorch (`at::set_num_threads`), so the concurrent mode sets it to 1 for
+//! its duration and puts the previous value back.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::{FittedLstm, LstmSpec};
+use crate::models::{FitData, Forecaster, ModelError};
+
+/// How [`fit_grid`] schedules the specs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridMode {
+    /// One spec at a time, libtorch using `threads` intra-op threads.
+    Sequential { threads: usize },
+    /// `workers` specs at a time on their own threads, one intra-op thread each.
+    Concurrent { workers: usize },
+}
+
+impl GridMode {
+    /// The default: concurrent grid points with one intra-op thread each on a multi-core CPU.
+    /// Measured on the shared 2-core machine (benches/lstm.rs --real, default grid, 244 epochs):
+    /// quiet, sequential with 2 threads took 6.8 s, concurrent 7.4 s, sequential with 1 thread
+    /// 11.7 s; once other processes loaded the cores, sequential with 2 threads took 332 s
+    /// (OpenMP threads spin-wait against other processes) while concurrent stayed near 1-thread
+    /// sequential. Concurrent is ~8% slower at best and never collapses, so it is the default.
+    /// On CUDA the GPU is the shared resource, so one spec at a time.
+    pub fn auto() -> GridMode {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if tch::Cuda::is_available() || cores == 1 {
+            GridMode::Sequential { threads: cores }
+        } else {
+            GridMode::Concurrent { workers: cores }
+        }
+    }
+}
+
+/// The `lstm` section of the config as lists; [`LstmGrid::specs`] expands the product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmGrid {
+    pub learning_rate: Vec<f64>,
+    pub batch_size: Vec<usize>,
+    pub sequence_length: Vec<usize>,
+    pub dropout: Vec<f64>,
+    pub weight_decay: Vec<f64>,
+    pub hidden_size: Vec<usize>,
+    pub num_layers: Vec<usize>,
+    pub max_epochs: usize,
+    pub patience: usize,
+    pub max_horizon: usize,
+    pub seed: u64,
+}
+
+impl Default for LstmGrid {
+    /// The reference grid: 2 learning rates × 2 sequence lengths × 2 dropouts.
+    fn default() -> Self {
+        LstmGrid {
+            learning_rate: vec![0.001, 0.01],
+            batch_size: vec![32],
+            sequence_length: vec![14, 30],
+            dropout: vec![0.0, 0.2],
+            weight_decay: vec![1e-4],
+            hidden_size: vec![64],
+            num_layers: vec![2],
+            max_epochs: 100,
+            patience: 10,
+            max_horizon: 28,
+            seed: 42,
+        }
+    }
+}
+
+impl LstmGrid {
+    /// The grid of the checked config's `lstm` section and top-level `seed`.
+    pub fn from_config(lstm: &crate::config::LstmFile, seed: u64) -> LstmGrid {
+        let g = &lstm.param_grid;
+        LstmGrid {
+            learning_rate: g.learning_rate.clone(),
+            batch_size: g.batch_size.clone(),
+            sequence_length: g.sequence_length.clone(),
+            dropout: g.dropout.clone(),
+            weight_decay: g.weight_decay.clone(),
+            hidden_size: lstm.hidden_size.to_vec(),
+            num_layers: lstm.num_layers.to_vec(),
+            max_epochs: lstm.max_epochs,
+            patience: lstm.patience,
+            max_horizon: lstm.max_horizon,
+            seed,
+        }
+    }
+
+    /// Every combination, learning_rate varying slowest (config order of the keys).
+    pub fn specs(&self) -> Vec<LstmSpec> {
+        let mut out = Vec::new();
+        for &learning_rate in &self.learning_rate {
+            for &batch_size in &self.batch_size {
+                for &sequence_length in &self.sequence_length {
+                    for &dropout in &self.dropout {
+                        for &weight_decay in &self.weight_decay {
+                            for &hidden_size in &self.hidden_size {
+                                for &num_layers in &self.num_layers {
+                                    out.push(LstmSpec {
+                                        learning_rate,
+                                        batch_size,
+                                        sequence_length,
+                                        dropout,
+                                        weight_decay,
+                                        hidden_size,
+                                        num_layers,
+                                        max_epochs: self.max_epochs,
+                                        patience: self.patience,
+                                        max_horizon: self.max_horizon,
+                                        seed: self.seed,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Sets libtorch's process-wide intra-op thread count; the previous count comes back on drop.
+/// Callers that fit specs through [`Forecaster::fit`](crate::models::Forecaster::fit) on their
+/// own threads (e.g. a rayon grid) should hold `IntraOpThreads::set(1)` meanwhile.
+#[must_use = "the thread count is restored when the guard drops"]
+pub struct IntraOpThreads(i32);
+
+impl IntraOpThreads {
+    pub fn set(n: usize) -> IntraOpThreads {
+        let prev = tch::get_num_threads();
+        tch::set_num_threads(n.max(1) as i32);
+        IntraOpThreads(prev)
+    }
+}
+
+impl Drop for IntraOpThreads {
+    fn drop(&mut self) {
+        tch::set_num_threads(self.0);
+    }
+}
+
+/// Fits one spec; a panic inside libtorch's wrappers (tch unwraps C++ errors) becomes an error
+/// for that grid point instead of taking the whole grid down.
+fn fit_one(spec: &LstmSpec, data: &FitData) -> Result<FittedLstm, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.fit_lstm(data))).unwrap_or_else(
+        |payload| {
+            let msg = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(ModelError::Numerical {
+                spec: spec.spec(),
+                reason: format!("training failed: {msg}"),
+            })
+        },
+    )
+}
+
+/// Fits every spec on `data`; results come back in `specs` order, whatever the mode.
+pub fn fit_grid(
+    specs: &[LstmSpec],
+    data: &FitData,
+    mode: GridMode,
+) -> Vec<Result<FittedLstm, ModelError>> {
+    tracing::info!(specs = specs.len(), ?mode, "lstm grid");
+    match mode {
+        GridMode::Sequential { threads } => {
+            let _guard = IntraOpThreads::set(threads);
+            specs.iter().map(|s| fit_one(s, data)).collect()
+        }
+        GridMode::Concurrent { workers } => {
+            let _guard = IntraOpThreads::set(1);
+            let next = AtomicUsize::new(0);
+            let results: Mutex<Vec<Option<Result<FittedLstm, ModelError>>>> =
+                Mutex::new((0..specs.len()).map(|_| None).collect());
+            std::thread::scope(|scope| {
+                for _ in 0..workers.clamp(1, specs.len().max(1)) {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(spec) = specs.get(i) else { break };
+                            let r = fit_one(spec, data);
+                            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                        }
+                    });
+                }
+            });
+            results
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .into_iter()
+                .zip(specs)
+                .map(|(r, s)| {
+                    r.unwrap_or_else(|| {
+                        Err(ModelError::Numerical {
+                            spec: s.spec(),
+                            reason: "training thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,526 @@
+//! The `lstm` family: a stacked LSTM with a linear head that forecasts the next
+//! `max_horizon` scaled target values at once (direct multi-horizon), trained with tch
+//! (libtorch). See `window` for which rows each window may read, `train` for the optimisation
+//! and reproducibility, `conformal` for the intervals, `grid` for running many specs.
+//!
+//! The model reads only its input window: [`FutureInputs`] are ignored, and forecasting from
+//! origin `o` reads rows `o+1-sequence_length..=o` of the history, so the rolling-origin
+//! backtest needs no refit. Forecasts run on the CPU (training uses CUDA when present), so a
+//! fitted or loaded model forecasts identically on any machine.
+
+pub mod conformal;
+pub mod grid;
+pub mod net;
+pub mod synthetic;
+pub mod train;
+pub mod window;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+use self::conformal::Conformal;
+use self::net::{NetShape, Weights};
+use self::train::{TrainConfig, TrainHistory};
+use crate::models::{
+    FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
+};
+
+pub use self::grid::{GridMode, IntraOpThreads, LstmGrid, fit_grid};
+
+/// File names inside a model directory.
+pub const WEIGHTS_FILE: &str = "lstm.safetensors";
+pub const META_FILE: &str = "lstm.json";
+
+/// One grid point of the `lstm` family (config keys `lstm.*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmSpec {
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    pub sequence_length: usize,
+    pub dropout: f64,
+    pub weight_decay: f64,
+    pub hidden_size: usize,
+    pub num_layers: usize,
+    pub max_epochs: usize,
+    pub patience: usize,
+    /// Steps the head outputs; forecasts may ask for at most this many.
+    pub max_horizon: usize,
+    pub seed: u64,
+}
+
+impl Default for LstmSpec {
+    /// The default grid's fixed settings, first grid point.
+    fn default() -> Self {
+        LstmSpec {
+            learning_rate: 0.001,
+            batch_size: 32,
+            sequence_length: 14,
+            dropout: 0.0,
+            weight_decay: 1e-4,
+            hidden_size: 64,
+            num_layers: 2,
+            max_epochs: 100,
+            patience: 10,
+            max_horizon: 28,
+            seed: 42,
+        }
+    }
+}
+
+impl LstmSpec {
+    fn unsupported(&self, reason: impl Into<String>) -> ModelError {
+        ModelError::Unsupported {
+            spec: self.spec(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Rejects settings that cannot train, naming the `lstm.*` key.
+    pub fn check(&self) -> Result<(), ModelError> {
+        let bad = |key: &str, why: &str| Err(self.unsupported(format!("lstm.{key} {why}")));
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", "must be a positive number");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("weight_decay", "must be ≥ 0");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", "must be in [0, 1)");
+        }
+        for (key, v) in [
+            ("batch_size", self.batch_size),
+            ("sequence_length", self.sequence_length),
+            ("hidden_size", self.hidden_size),
+            ("num_layers", self.num_layers),
+            ("max_epochs", self.max_epochs),
+            ("patience", self.patience),
+            ("max_horizon", self.max_horizon),
+        ] {
+            if v == 0 {
+                return bad(key, "must be ≥ 1");
+            }
+        }
+        Ok(())
+    }
+
+    fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            learning_rate: self.learning_rate,
+            batch_size: self.batch_size,
+            dropout: self.dropout,
+            weight_decay: self.weight_decay,
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            seed: self.seed,
+        }
+    }
+
+    /// Fits on `data` and returns the concrete fitted type (with its loss history); the
+    /// [`Forecaster::fit`] impl boxes this. Requires `data.val_end` (early stopping and the
+    /// conformal calibration both use the validation rows).
+    pub fn fit_lstm(&self, data: &FitData) -> Result<FittedLstm, ModelError> {
+        self.check()?;
+        let frame = data.frame;
+        let val_end = data.val_end.ok_or_else(|| {
+            self.unsupported("needs validation rows (FitData::val_end) for early stopping")
+        })?;
+        if frame.index_of(&frame.target).is_none() {
+            return Err(self.unsupported(format!("target column {} not in frame", frame.target)));
+        }
+        if data.train_end > val_end || val_end > frame.len() {
+            return Err(self.unsupported(format!(
+                "bad split: train_end {} val_end {val_end} rows {}",
+                data.train_end,
+                frame.len()
+            )));
+        }
+        for (name, col) in frame.names.iter().zip(&frame.cols) {
+            if let Some(i) = col[..val_end].iter().position(|v| !v.is_finite()) {
+                return Err(self.unsupported(format!(
+                    "column {name} has a non-finite value at row {i} ({})",
+                    frame.dates[i]
+                )));
+            }
+        }
+        let (seq, h) = (self.sequence_length, self.max_horizon);
+        let train_w = window::build(
+            frame,
+            window::train_origins(seq, data.train_end),
+            data.train_end,
+            seq,
+            h,
+        );
+        let val_w = window::build(
+            frame,
+            window::val_origins(seq, data.train_end, val_end),
+            val_end,
+            seq,
+            h,
+        );
+        if train_w.is_empty() {
+            return Err(self.unsupported(format!(
+                "lstm.sequence_length = {seq} leaves no training window in {} train rows",
+                data.train_end
+            )));
+        }
+        if val_w.is_empty() {
+            return Err(self.unsupported(format!(
+                "no validation window: {} validation rows",
+                val_end - data.train_end
+            )));
+        }
+        let shape = NetShape {
+            n_features: frame.cols.len(),
+            hidden: self.hidden_size,
+            layers: self.num_layers,
+            horizon: h,
+        };
+        let device = Device::cuda_if_available();
+        tracing::info!(spec = %self.spec(), ?device, train_windows = train_w.len(),
+            val_windows = val_w.len(), "lstm: training");
+        let trained = train::train(shape, &self.train_config(), &train_w, &val_w, device);
+        let hist = &trained.history;
+        if !hist.best_val_loss().is_finite() {
+            return Err(ModelError::Numerical {
+                spec: self.spec(),
+                reason: "validation loss is not finite (try a smaller lstm.learning_rate)".into(),
+            });
+        }
+        let pred = train::predict(&trained.weights, &val_w.x, val_w.len(), seq, Device::Cpu);
+        let conformal = Conformal::from_residuals(&pred, &val_w.y, &val_w.mask, h);
+        Ok(FittedLstm {
+            spec: self.clone(),
+            names: frame.names.clone(),
+            target: frame.target.clone(),
+            weights: trained.weights,
+            conformal,
+            history: trained.history,
+        })
+    }
+}
+
+impl Forecaster for LstmSpec {
+    fn family(&self) -> &'static str {
+        "lstm"
+    }
+
+    fn spec(&self) -> String {
+        format!(
+            "LSTM(hidden={}, layers={}, seq={}, lr={}, batch={}, dropout={}, wd={})",
+            self.hidden_size,
+            self.num_layers,
+            self.sequence_length,
+            self.learning_rate,
+            self.batch_size,
+            self.dropout,
+            self.weight_decay
+        )
+    }
+
+    fn params(&self) -> Vec<(String, String)> {
+        vec![
+            ("learning_rate".into(), self.learning_rate.to_string()),
+            ("batch_size".into(), self.batch_size.to_string()),
+            ("sequence_length".into(), self.sequence_length.to_string()),
+            ("dropout".into(), self.dropout.to_string()),
+            ("weight_decay".into(), self.weight_decay.to_string()),
+            ("hidden_size".into(), self.hidden_size.to_string()),
+            ("num_layers".into(), self.num_layers.to_string()),
+            ("max_epochs".into(), self.max_epochs.to_string()),
+            ("patience".into(), self.patience.to_string()),
+            ("max_horizon".into(), self.max_horizon.to_string()),
+            ("seed".into(), self.seed.to_string()),
+        ]
+    }
+
+    fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        Ok(Box::new(self.fit_lstm(data)?))
+    }
+
+    /// The protocol keeps the weights trained on train and early-stopped on val.
+    fn refit_for_test(&self) -> bool {
+        false
+    }
+}
+
+/// A trained LSTM: weights as plain data (so it is `Send + Sync`), conformal scores, history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedLstm {
+    pub spec: LstmSpec,
+    /// Column order the model was fitted on; forecasts require the same.
+    pub names: Vec<String>,
+    pub target: String,
+    pub weights: Weights,
+    pub conformal: Conformal,
+    pub history: TrainHistory,
+}
+
+/// What `lstm.json` holds next to the weights. Every float that must round-trip exactly
+/// (conformal scores, loss histories) lives in the safetensors file instead: serde_json without
+/// its `float_roundtrip` feature may parse an f64 one ulp off.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    family: String,
+    spec: LstmSpec,
+    names: Vec<String>,
+    target: String,
+    best_epoch: usize,
+    stopped_early: bool,
+    epochs: usize,
+}
+
+/// Safetensors names of the non-weight arrays.
+const TRAIN_LOSS: &str = "history.train_loss";
+const VAL_LOSS: &str = "history.val_loss";
+fn score_name(step: usize) -> String {
+    format!("conformal.scores_step{}", step + 1)
+}
+
+fn f64_tensor(named: &[(String, Tensor)], name: &str) -> Result<Vec<f64>, String> {
+    let t = named
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t)
+        .ok_or_else(|| format!("missing tensor {name}"))?;
+    if t.kind() != tch::Kind::Double || t.dim() != 1 {
+        return Err(format!("tensor {name} is not a 1-D f64 array"));
+    }
+    let n = t.numel();
+    let mut v = vec![0f64; n];
+    t.f_copy_data(&mut v, n).map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+impl FittedLstm {
+    /// Per-epoch losses (step = 1-based epoch) for tracking: `(train_loss, val_loss)`.
+    pub fn loss_history(&self) -> (&[f64], &[f64]) {
+        (&self.history.train_loss, &self.history.val_loss)
+    }
+
+    fn check_history(&self, history: &Frame, horizon: usize) -> Result<(), ModelError> {
+        if horizon == 0 || horizon > self.spec.max_horizon {
+            return Err(ModelError::BadInput(format!(
+                "lstm: horizon {horizon} is outside 1..={} (lstm.max_horizon); raise \
+                 lstm.max_horizon and retrain to forecast further",
+                self.spec.max_horizon
+            )));
+        }
+        if history.names != self.names {
+            return Err(ModelError::BadInput(format!(
+                "lstm: history columns differ from the {} columns the model was fitted on",
+                self.names.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn window(&self, history: &Frame, origin: usize) -> Result<Vec<f32>, ModelError> {
+        let seq = self.spec.sequence_length;
+        let x = window::input_window(history, origin, seq).ok_or_else(|| {
+            ModelError::BadInput(format!(
+                "lstm: origin row {origin} has fewer than lstm.sequence_length = {seq} rows of \
+                 history"
+            ))
+        })?;
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::BadInput(format!(
+                "lstm: non-finite value in the input window ending at row {origin}"
+            )));
+        }
+        Ok(x)
+    }
+
+    fn assemble(&self, pred: &[f32], horizon: usize, level: f64) -> Result<Forecast, ModelError> {
+        let mut f = Forecast {
+            mean: Vec::with_capacity(horizon),
+            lower: Vec::with_capacity(horizon),
+            upper: Vec::with_capacity(horizon),
+            level,
+        };
+        for (step, p) in pred.iter().take(horizon).enumerate() {
+            let w = self
+                .conformal
+                .half_width(step, level)
+                .map_err(|e| ModelError::BadInput(format!("lstm: {e}")))?;
+            let m = f64::from(*p);
+            f.mean.push(m);
+            f.lower.push(m - w);
+            f.upper.push(m + w);
+        }
+        Ok(f)
+    }
+
+    /// Reads a model written by [`FittedForecaster::save`].
+    pub fn load(dir: &Path) -> Result<FittedLstm, ModelError> {
+        let io = |path: &Path, reason: String| ModelError::Io {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta_path = dir.join(META_FILE);
+        let text =
+            std::fs::read_to_string(&meta_path).map_err(|e| io(&meta_path, e.to_string()))?;
+        let meta: Meta = serde_json::from_str(&text).map_err(|e| io(&meta_path, e.to_string()))?;
+        if meta.family != "lstm" {
+            return Err(io(
+                &meta_path,
+                format!("family is {}, not lstm", meta.family),
+            ));
+        }
+        meta.spec.check()?;
+        let shape = NetShape {
+            n_features: meta.names.len(),
+            hidden: meta.spec.hidden_size,
+            layers: meta.spec.num_layers,
+            horizon: meta.spec.max_horizon,
+        };
+        let w_path = dir.join(WEIGHTS_FILE);
+        let named = Tensor::read_safetensors(&w_path).map_err(|e| io(&w_path, e.to_string()))?;
+        let weights = Weights::from_named(shape, &named).map_err(|e| io(&w_path, e))?;
+        let read = |name: &str| f64_tensor(&named, name).map_err(|e| io(&w_path, e));
+        let scores = (0..meta.spec.max_horizon)
+            .map(|k| read(&score_name(k)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let history = TrainHistory {
+            train_loss: read(TRAIN_LOSS)?,
+            val_loss: read(VAL_LOSS)?,
+            best_epoch: meta.best_epoch,
+            stopped_early: meta.stopped_early,
+        };
+        if history.epochs() != meta.epochs
+            || history.val_loss.len() != meta.epochs
+            || meta.best_epoch == 0
+            || meta.best_epoch > meta.epochs
+        {
+            return Err(io(
+                &meta_path,
+                "epoch counts disagree with the weights file".into(),
+            ));
+        }
+        Ok(FittedLstm {
+            spec: meta.spec,
+            names: meta.names,
+            target: meta.target,
+            weights,
+            conformal: Conformal { scores },
+            history,
+        })
+    }
+}
+
+impl FittedForecaster for FittedLstm {
+    fn forecast(
+        &self,
+        history: &Frame,
+        _future: &FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
+        self.check_history(history, horizon)?;
+        let origin = history
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| ModelError::BadInput("lstm: empty history".into()))?;
+        let x = self.window(history, origin)?;
+        let seq = self.spec.sequence_length;
+        let pred = train::predict(&self.weights, &x, 1, seq, Device::Cpu);
+        self.assemble(&pred, horizon, level)
+    }
+
+    /// All origins in one batched forward pass (the same numbers as one call per origin).
+    fn forecast_origins(
+        &self,
+        data: &Frame,
+        origins: &[usize],
+        _future: &dyn Fn(usize) -> FutureInputs,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Vec<Forecast>, ModelError> {
+        self.check_history(data, horizon)?;
+        let mut x = Vec::new();
+        for &o in origins {
+            x.extend(self.window(data, o)?);
+        }
+        let seq = self.spec.sequence_length;
+        let h = self.spec.max_horizon;
+        let pred = train::predict(&self.weights, &x, origins.len(), seq, Device::Cpu);
+        pred.chunks(h)
+            .map(|p| self.assemble(p, horizon, level))
+            .collect()
+    }
+
+    /// `train_loss` and `val_loss` per epoch (step = 1-based epoch).
+    fn metric_history(&self) -> Vec<(String, Vec<f64>)> {
+        vec![
+            ("train_loss".into(), self.history.train_loss.clone()),
+            ("val_loss".into(), self.history.val_loss.clone()),
+        ]
+    }
+
+    fn info(&self) -> FitInfo {
+        let h = &self.history;
+        let mut message = String::new();
+        if h.stopped_early {
+            let _ = write!(
+                message,
+                "early stopping at epoch {} (patience {})",
+                h.epochs(),
+                self.spec.patience
+            );
+        } else {
+            let _ = write!(
+                message,
+                "lstm.max_epochs = {} reached",
+                self.spec.max_epochs
+            );
+        }
+        let _ = write!(
+            message,
+            "; best epoch {} val MSE {:.6}",
+            h.best_epoch,
+            h.best_val_loss()
+        );
+        FitInfo {
+            converged: h.stopped_early,
+            iterations: h.epochs(),
+            message,
+            llf: None,
+            aic: None,
+            bic: None,
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path, reason: String| ModelError::Io {
+            path: path.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
+        let w_path = dir.join(WEIGHTS_FILE);
+        let mut named = self.weights.to_named();
+        for (k, s) in self.conformal.scores.iter().enumerate() {
+            named.push((score_name(k), Tensor::from_slice(s)));
+        }
+        named.push((
+            TRAIN_LOSS.into(),
+            Tensor::from_slice(&self.history.train_loss),
+        ));
+        named.push((VAL_LOSS.into(), Tensor::from_slice(&self.history.val_loss)));
+        Tensor::write_safetensors(&named, &w_path).map_err(|e| io(&w_path, e.to_string()))?;
+        let meta = Meta {
+            family: "lstm".into(),
+            spec: self.spec.clone(),
+            names: self.names.clone(),
+            target: self.target.clone(),
+            best_epoch: self.history.best_epoch,
+            stopped_early: self.history.stopped_early,
+            epochs: self.history.epochs(),
+        };
+        let meta_path = dir.join(META_FILE);
+        let text =
+            serde_json::to_string_pretty(&meta).map_err(|e| io(&meta_path, e.to_string()))?;
+        std::fs::write(&meta_path, text).map_err(|e| io(&meta_path, e.to_string()))
+    }
+}
