@@ -6,20 +6,25 @@
 CARGO ?= cargo
 CONFIG ?= config.yaml
 
-.PHONY: train test build release fmt lint bench-data fixtures clean-outputs
+.PHONY: setup train test build release fmt lint fixtures clean-outputs
+
+# libtorch (for the LSTM, through tch) from the PyPI torch wheel into .libtorch/; idempotent
+# and fast when already there. It must exist before any cargo command: torch-sys needs it.
+setup:
+	scripts/setup-libtorch.sh
 
 train: release
 	./target/release/adsales train --config $(CONFIG)
 
-release:
+release: setup
 	$(CARGO) build --release --locked
 
-build:
+build: setup
 	$(CARGO) build --locked
 
 # Starts one real MLflow server (scripts/mlflow-server.sh installs it into .venv-mlflow on
 # first use) for the REST tests, runs every test, and stops the server whatever happened.
-test:
+test: setup
 	scripts/mlflow-server.sh start >/dev/null
 	ADSALES_TEST_MLFLOW_URI=$$(scripts/mlflow-server.sh uri) $(CARGO) test --locked --no-fail-fast; \
 	  rc=$$?; scripts/mlflow-server.sh stop; exit $$rc
@@ -27,7 +32,7 @@ test:
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 

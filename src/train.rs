@@ -348,7 +348,13 @@ pub fn family_specs(family: Family, cfg: &Config) -> Option<Vec<Box<dyn Forecast
             }
             Some(specs)
         }
-        Family::Lstm => None,
+        Family::Lstm => Some(
+            crate::models::lstm::LstmGrid::from_config(&cfg.lstm, cfg.seed)
+                .specs()
+                .into_iter()
+                .map(|s| Box::new(s) as Box<dyn Forecaster>)
+                .collect(),
+        ),
     }
 }
 
@@ -435,9 +441,25 @@ fn run_tracked(
             skipped.push(fam.as_str().to_string());
             continue;
         };
-        let parallel = fam != Family::Lstm;
         let bar = progress_bar(opts.progress, fam, specs.len());
-        let result = ctx.run_family(fam, &specs, parallel, &bar);
+        let result = if fam == Family::Lstm {
+            use crate::models::lstm::{GridMode, IntraOpThreads};
+            // libtorch's thread count is process-wide: grid points run concurrently with one
+            // intra-op thread each, or one after another with all cores (the LSTM issue's
+            // measurement picks). Results are identical either way.
+            match GridMode::auto() {
+                GridMode::Concurrent { .. } => {
+                    let _one = IntraOpThreads::set(1);
+                    ctx.run_family(fam, &specs, true, &bar)
+                }
+                GridMode::Sequential { threads } => {
+                    let _n = IntraOpThreads::set(threads);
+                    ctx.run_family(fam, &specs, false, &bar)
+                }
+            }
+        } else {
+            ctx.run_family(fam, &specs, true, &bar)
+        };
         bar.finish_and_clear();
         match result.best_point() {
             Some(p) => {
