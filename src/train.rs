@@ -684,16 +684,24 @@ pub fn write_plots(cfg: &Config, report: &TrainReport) -> Result<Vec<std::path::
 
 /// The leaderboard as a text table.
 pub fn leaderboard(report: &TrainReport) -> String {
+    let w = report
+        .families
+        .iter()
+        .filter_map(|f| f.best_point().map(|p| p.spec.len()))
+        .chain([9, 25])
+        .max()
+        .unwrap_or(25);
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<2}{:<15} {:<34} {:>11} {:>11} {:>7} {:>6} {:>8}\n",
+        "{:<2}{:<15} {:<w$} {:>11} {:>11} {:>7} {:>6} {:>8}\n",
         "", "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE", "time s"
     ));
     for (i, f) in report.families.iter().enumerate() {
         let mark = if Some(i) == report.winner { "*" } else { "" };
+        let failed = f.points.iter().filter(|p| p.val.is_none()).count();
         match (f.best_point(), &f.test) {
             (Some(p), Some(t)) => out.push_str(&format!(
-                "{:<2}{:<15} {:<34} {:>11.2} {:>11.2} {:>7.2} {:>6.3} {:>8.3}\n",
+                "{:<2}{:<15} {:<w$} {:>11.2} {:>11.2} {:>7.2} {:>6.3} {:>8.3}{}\n",
                 mark,
                 f.family.as_str(),
                 p.spec,
@@ -701,13 +709,18 @@ pub fn leaderboard(report: &TrainReport) -> String {
                 t.metrics.rmse,
                 t.metrics.mape,
                 t.metrics.mase,
-                f.seconds
+                f.seconds,
+                if failed > 0 {
+                    format!("  ({failed} of {} grid points failed)", f.points.len())
+                } else {
+                    String::new()
+                }
             )),
             _ => out.push_str(&format!(
-                "{:<2}{:<15} {:<34}\n",
+                "{:<2}{:<15} {:<w$}\n",
                 "",
                 f.family.as_str(),
-                "(every grid point failed)"
+                format!("(all {} grid points failed)", f.points.len())
             )),
         }
     }

@@ -72,3 +72,44 @@ fn known_columns_use_actuals_after_the_origin() {
         "forecast columns are not the actuals"
     );
 }
+
+/// End to end with SARIMAX: poisoning clicks after an origin (in the frame the model filters
+/// and in the data the exog forecaster sees) leaves the forecasts from that origin unchanged.
+#[test]
+fn sarimax_forecasts_ignore_poisoned_future_clicks() {
+    use adsales::models::sarimax::{SarimaxForecaster, SarimaxSpec, Trend};
+    use adsales::models::{FitData, Forecaster};
+    let clean = frame(140);
+    let spec = SarimaxSpec {
+        order: (1, 0, 0),
+        seasonal: (0, 0, 0, 0),
+        trend: Trend::C,
+        exog: vec!["ad_spend".into(), "clicks".into()],
+        exact_diffuse: false,
+    };
+    let fitted = SarimaxForecaster { spec }
+        .fit(&FitData {
+            frame: &clean,
+            train_end: 100,
+            val_end: None,
+        })
+        .unwrap();
+    let origins: Vec<usize> = (100..120).collect();
+    let run = |f: &Frame| {
+        let table = FutureTable::build(f, &exog(), &origins, 7).unwrap();
+        fitted
+            .forecast_origins(f, &origins, &|o| table.get(o), 7, 0.95)
+            .unwrap()
+    };
+    let base = run(&clean);
+    let last = *origins.last().unwrap();
+    let mut poisoned = clean.clone();
+    for v in &mut poisoned.cols[2][last + 1..] {
+        *v = 1e9;
+    }
+    assert_eq!(run(&poisoned), base, "future clicks leaked into a forecast");
+    // Poisoning clicks before the last origin does change its forecast: the test can fail.
+    let mut early = clean.clone();
+    early.cols[2][last - 1] = 50.0;
+    assert_ne!(run(&early).last(), base.last());
+}
