@@ -411,18 +411,6 @@ pub fn interpolate_linear(v: &mut [f64]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interpolation_is_linear_between_neighbours() {
-        let mut v = vec![1.0, f64::NAN, f64::NAN, 4.0, 5.0, f64::NAN, 7.0];
-        interpolate_linear(&mut v);
-        assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-    }
-}
-
 /// Appends the days of `newer` that come after the last day of `history`, filling any gap
 /// between them with `policy` (flagged as filled). Days of `newer` on or before the end of
 /// `history` are ignored: the bundled history is what the model was trained on.
@@ -484,4 +472,16 @@ pub fn append_newer(
     }
     out.raw_rows = history.raw_rows + newer.raw_rows;
     Ok((out, newer.len() - start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_is_linear_between_neighbours() {
+        let mut v = vec![1.0, f64::NAN, f64::NAN, 4.0, 5.0, f64::NAN, 7.0];
+        interpolate_linear(&mut v);
+        assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    }
 }

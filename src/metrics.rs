@@ -84,7 +84,7 @@ pub fn seasonal_naive_mae(train: &[f64], m: usize) -> f64 {
 
 /// Mean absolute scaled error: MAE divided by `scale` (see [`seasonal_naive_mae`]).
 pub fn mase(actual: &[f64], pred: &[f64], scale: f64) -> f64 {
-    if !(scale > 0.0) {
+    if scale.is_nan() || scale <= 0.0 {
         return f64::NAN;
     }
     mae(actual, pred) / scale

@@ -2,7 +2,6 @@
 //! reading what train logged (REST and local store).
 
 mod common;
-#[allow(dead_code)]
 mod tracking_common;
 
 use std::path::Path;
