@@ -229,3 +229,73 @@ fn info_reports_data_runs_and_registry() {
     assert!(board[0]["test_rmse"].as_f64().unwrap() > 0.0);
     assert_eq!(v["snapshot"]["exists"], true);
 }
+
+#[test]
+fn plan_moves_a_sarimax_forecast_in_the_expected_direction() {
+    let p = Project::new();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
+        p.path("raw.csv"),
+    )
+    .unwrap();
+    p.write(
+        "config.yaml",
+        "paths:\n  raw_data: raw.csv\nfamilies: [sarimax]\nsarimax:\n  exog: [ad_spend]\n  param_grid:\n    order: [[1, 0, 0]]\n    seasonal_order: [[0, 0, 0, 7]]\n    trend: [c]\nmlflow:\n  tracking_uri: mlruns\n",
+    );
+    let o = p.train();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("winner by test RMSE: SARIMAX"),
+        "{}",
+        stdout(&o)
+    );
+    let plan = |spend: f64, days: usize| {
+        let mut s = String::from("date,ad_spend\n");
+        for d in 1..=days {
+            s.push_str(&format!("2026-01-{d:02},{spend}\n"));
+        }
+        s
+    };
+    p.write("low.csv", &plan(15000.0, 7));
+    p.write("high.csv", &plan(45000.0, 7));
+    let forecast = |file: &str| -> Vec<f64> {
+        let o = infer(&p, &["--plan", file, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["exog"][0]["source"], "plan");
+        v["forecast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["predicted_revenue"].as_f64().unwrap())
+            .collect()
+    };
+    let (lo, hi) = (forecast("low.csv"), forecast("high.csv"));
+    for (l, h) in lo.iter().zip(&hi) {
+        assert!(
+            h > l,
+            "more planned spend must raise the revenue forecast: {l} vs {h}"
+        );
+    }
+    // Without a plan the spend is forecast, and the output says so.
+    let o = infer(&p, &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exog"][0]["source"], "forecast");
+    // A plan that misses forecast dates, or the column, is refused naming what is missing.
+    p.write("short.csv", &plan(15000.0, 5));
+    let o = infer(&p, &["--plan", "short.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing dates 2026-01-06, 2026-01-07"),
+        "{}",
+        stderr(&o)
+    );
+    p.write("nocol.csv", "date,budget\n2026-01-01,5\n");
+    let o = infer(&p, &["--plan", "nocol.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing column `ad_spend`"),
+        "{}",
+        stderr(&o)
+    );
+}
