@@ -114,3 +114,43 @@ fn unreachable_server_fails_fast_before_training() {
         "training must not start when tracking is down"
     );
 }
+
+#[test]
+fn two_concurrent_trains_share_a_local_store() {
+    let p = project("Ad_Sales_TimeSeries", "Ad_Sales_Forecaster", "mlruns");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_adsales"))
+            .args(["-q", "train", "--config", "config.yaml"])
+            .current_dir(p.dir.path())
+            .env_remove("MLFLOW_TRACKING_URI")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for c in [a, b] {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let versions: Vec<String> = std::fs::read_dir(p.path("mlruns/models/Ad_Sales_Forecaster"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("version-"))
+        .collect();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    let uri = format!("file://{}", p.path("mlruns").display());
+    tracking_common::python_check_train(
+        &uri,
+        "Ad_Sales_TimeSeries",
+        "Ad_Sales_Forecaster",
+        "Staging",
+        p.dir.path(),
+    );
+}

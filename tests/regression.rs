@@ -1,0 +1,49 @@
+//! One test per bug found while building adsales, named after the bug.
+
+use std::path::Path;
+
+use adsales::config::Config;
+
+/// serde_norway already prefixes its messages with the key path; we used to add it again
+/// ("key `forecast_days`: forecast_days: invalid type ...").
+#[test]
+fn config_error_names_the_key_once() {
+    let err = Config::from_yaml("forecast_days: seven\n", Path::new("c.yaml"), None).unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(msg.matches("forecast_days").count(), 1, "{msg}");
+    assert!(msg.starts_with("config file c.yaml: "), "{msg}");
+}
+
+/// Paths of a config in the current folder used to print as `./data/...`.
+#[test]
+fn relative_paths_have_no_dot_slash_prefix() {
+    let cfg = Config::from_yaml("seed: 1\n", Path::new("config.yaml"), None).unwrap();
+    assert_eq!(
+        cfg.paths.raw_data,
+        Path::new("data/raw/global_ads_performance_dataset.csv")
+    );
+    assert_eq!(cfg.mlflow.tracking_uri, "mlruns");
+}
+
+/// MLflow refuses dataset digests over 36 characters (a full sha256 was a 400).
+#[test]
+fn dataset_digest_fits_mlflows_36_character_cap() {
+    let sha = "a".repeat(64);
+    let ds = adsales::tracking::DatasetInput::local_file(
+        "raw",
+        Path::new("raw.csv"),
+        sha.clone(),
+        Some(3),
+    );
+    assert!(ds.digest.len() <= 36);
+    assert_eq!(ds.sha256.as_deref(), Some(sha.as_str()));
+}
+
+/// A Ctrl-C between the train run's creation and its registration for interrupts left it
+/// RUNNING; the run is now registered inside `TrainTracking::start`, before anything else is
+/// logged. Exercised end to end by tests/faults.rs (`ctrl_c_marks_runs_killed`); here the
+/// handler's entry point with nothing active must be a no-op.
+#[test]
+fn interrupt_without_an_active_train_is_a_no_op() {
+    assert!(!adsales::runlog::interrupt());
+}
