@@ -152,7 +152,7 @@ fn tampered_bundle_is_refused() {
     let p = trained_project("seasonal_naive");
     // Flip a byte of the registered version's params file inside the store.
     let mut hit = None;
-    for e in walk(&p.path("mlruns")) {
+    for e in walk_files(&p.path("mlruns")) {
         if e.ends_with("artifacts/model/params.json") {
             hit = Some(e);
         }
@@ -181,21 +181,6 @@ fn infer_before_any_training_says_what_to_run() {
         "{}",
         stderr(&o)
     );
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -232,14 +217,7 @@ fn info_reports_data_runs_and_registry() {
 
 #[test]
 fn plan_moves_a_sarimax_forecast_in_the_expected_direction() {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
-    p.write(
-        "config.yaml",
+    let p = Project::bundled(
         "paths:\n  raw_data: raw.csv\nfamilies: [sarimax]\nsarimax:\n  exog: [ad_spend]\n  param_grid:\n    order: [[1, 0, 0]]\n    seasonal_order: [[0, 0, 0, 7]]\n    trend: [c]\nmlflow:\n  tracking_uri: mlruns\n",
     );
     let o = p.train();

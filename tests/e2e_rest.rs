@@ -4,25 +4,14 @@
 mod common;
 mod tracking_common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
 
 fn project(experiment: &str, model: &str, uri: &str) -> Project {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
-    p.write(
-        "config.yaml",
-        &format!(
-            "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive]\nmlflow:\n  tracking_uri: {uri}\n  experiment_name: {experiment}\n  model_name: {model}\n"
-        ),
-    );
-    p
+    Project::bundled(&format!(
+        "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive]\nmlflow:\n  tracking_uri: {uri}\n  experiment_name: {experiment}\n  model_name: {model}\n"
+    ))
 }
 
 fn run(p: &Project, args: &[&str], env_uri: Option<&str>) -> std::process::Output {

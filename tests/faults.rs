@@ -61,7 +61,7 @@ fn ctrl_c_marks_runs_killed() {
     let t0 = Instant::now();
     // The config artifact is logged once the run is registered for interrupts.
     let logged_config = || {
-        walk(&p.path("mlruns"))
+        walk_files(&p.path("mlruns"))
             .iter()
             .any(|f| f.ends_with("artifacts/config/config.yaml"))
     };
@@ -114,19 +114,4 @@ fn credentials_never_appear_in_logs_or_errors() {
             "basic-auth header leaked"
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

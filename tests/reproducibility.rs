@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn project(families: &str) -> Project {
     let p = Project::new();
@@ -23,19 +23,6 @@ fn project(families: &str) -> Project {
     p
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Bundle files of registered version `v` (name → bytes), MLmodel excluded.
 fn bundle(p: &Project, v: u32) -> BTreeMap<String, Vec<u8>> {
     let meta = std::fs::read_to_string(p.path(&format!(
@@ -49,14 +36,14 @@ fn bundle(p: &Project, v: u32) -> BTreeMap<String, Vec<u8>> {
         .trim()
         .trim_matches('\'')
         .to_string();
-    let model_dir = files_under(&p.path("mlruns"))
+    let model_dir = walk_files(&p.path("mlruns"))
         .into_iter()
         .find(|f| f.to_string_lossy().contains(&run_id) && f.ends_with("artifacts/model/MLmodel"))
         .expect("bundle of the version")
         .parent()
         .unwrap()
         .to_path_buf();
-    files_under(&model_dir)
+    walk_files(&model_dir)
         .into_iter()
         .filter(|f| !f.ends_with("MLmodel"))
         .map(|f| {

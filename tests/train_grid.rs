@@ -4,20 +4,12 @@
 mod common;
 use common::*;
 
-use std::path::Path;
 
 #[test]
 fn failing_grid_point_is_a_failed_run_and_train_still_registers() {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
     // A seasonal period of 400 days with seasonal differencing cannot be fitted on ~490
     // training days; the (1,0,0) point can.
-    p.write(
-        "config.yaml",
+    let p = Project::bundled(
         "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive, sarimax]\nsarimax:\n  exog: [ad_spend]\n  param_grid:\n    order: [[1, 0, 0]]\n    seasonal_order: [[0, 0, 0, 7], [1, 1, 1, 400]]\n    trend: [c]\nmlflow:\n  tracking_uri: mlruns\n",
     );
     let o = p.train();

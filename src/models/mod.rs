@@ -182,3 +182,24 @@ pub trait FittedForecaster: Send + Sync {
     /// Write the model's files into `dir` (parameters as JSON, weights...).
     fn save(&self, dir: &Path) -> Result<(), ModelError>;
 }
+
+/// Writes `value` as pretty JSON to `dir/name` atomically (the small families' params file).
+pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), ModelError> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(value).expect("model params serialise");
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Reads `dir/name` written by [`save_json`].
+pub fn load_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, ModelError> {
+    let path = dir.join(name);
+    let io = |reason: String| ModelError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| io(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| io(e.to_string()))
+}

@@ -105,13 +105,7 @@ impl Forecaster for Mstl {
 
 impl FittedMstl {
     pub fn load(dir: &Path) -> Result<FittedMstl, ModelError> {
-        let path = dir.join("params.json");
-        let io = |e: String| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| io(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| io(e.to_string()))
+        super::load_json(dir, "params.json")
     }
 }
 
@@ -154,11 +148,6 @@ impl FittedForecaster for FittedMstl {
     }
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        let path = dir.join("params.json");
-        let text = serde_json::to_string_pretty(self).expect("serialises");
-        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        super::save_json(dir, "params.json", self)
     }
 }

@@ -53,15 +53,7 @@ impl Forecaster for SeasonalNaive {
 
 impl FittedSeasonalNaive {
     pub fn load(dir: &Path) -> Result<FittedSeasonalNaive, ModelError> {
-        let path = dir.join("params.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        serde_json::from_str(&text).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        super::load_json(dir, "params.json")
     }
 }
 
@@ -114,11 +106,6 @@ impl FittedForecaster for FittedSeasonalNaive {
     }
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        let path = dir.join("params.json");
-        let text = serde_json::to_string_pretty(self).expect("serialises");
-        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        super::save_json(dir, "params.json", self)
     }
 }

@@ -91,3 +91,39 @@ pub fn stdout(o: &Output) -> String {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+impl Project {
+    /// A project holding the bundled sample data as `raw.csv` and `config_yaml` as its config.
+    pub fn bundled(config_yaml: &str) -> Project {
+        let p = Project::new();
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/raw/global_ads_performance_dataset.csv"),
+            p.path("raw.csv"),
+        )
+        .unwrap();
+        p.write("config.yaml", config_yaml);
+        p
+    }
+}
+
+/// A config reading raw.csv, running `families`, tracking to `uri`.
+pub fn config_text(families: &str, uri: &str) -> String {
+    format!("paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: {uri}\n")
+}
+
+/// Every file below `dir` (recursively; empty when it does not exist).
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
