@@ -372,7 +372,7 @@ impl TrainTracking {
         self.tracker
             .set_alias(name, alias, &v.version)
             .with_context(|| self.ctx(&format!("moving alias {alias} to version {}", v.version)))?;
-        info!(model = %name, version = %v.version, alias = %alias, previous = ?previous, "registered");
+        info!(model = %name, version = %v.version, alias = %alias, previous = previous.as_deref().unwrap_or("none"), "registered");
         Ok(Registration {
             name: name.clone(),
             version: v.version,
