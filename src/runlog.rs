@@ -21,13 +21,22 @@ use crate::config::Config;
 use crate::tracking::{Batch, DatasetInput, NewRun, RunStatus, Tracker, open_tracker, runs_uri};
 use crate::train::{FamilyResult, PointResult};
 
+/// Runs not finished yet; once `closed`, no new run may be created.
+#[derive(Default)]
+struct OpenRuns {
+    ids: Vec<String>,
+    closed: bool,
+}
+
 /// The open tracking session of one `train`.
 pub struct TrainTracking {
     tracker: Box<dyn Tracker>,
     pub experiment_id: String,
     pub train_run: String,
-    /// Runs created and not finished yet, so a failure can close them all.
-    open: Mutex<Vec<String>>,
+    /// Runs created and not finished yet, so a failure or an interrupt can close them all.
+    /// Creating and finishing a run hold this lock across the tracker call, so `close` (from
+    /// the Ctrl-C thread) never misses a run being created nor re-marks one being finished.
+    open: Mutex<OpenRuns>,
 }
 
 /// The tracking session of the train in progress, for the Ctrl-C handler.
@@ -119,7 +128,10 @@ impl TrainTracking {
             tracker,
             experiment_id,
             train_run: run.run_id.clone(),
-            open: Mutex::new(vec![run.run_id]),
+            open: Mutex::new(OpenRuns {
+                ids: vec![run.run_id],
+                closed: false,
+            }),
         });
         // From here on an interrupt closes the run.
         set_active(Some(t.clone()));
@@ -188,7 +200,15 @@ impl TrainTracking {
             .with_context(|| self.ctx("logging the dataset input"))
     }
 
+    fn lock_open(&self) -> std::sync::MutexGuard<'_, OpenRuns> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn create(&self, parent: &str, name: &str, kind: &str) -> Result<String> {
+        let mut open = self.lock_open();
+        if open.closed {
+            anyhow::bail!("tracking session closed (interrupted); not creating run {name}");
+        }
         let run = self
             .tracker
             .create_run(
@@ -197,21 +217,20 @@ impl TrainTracking {
                     .tag("adsales.kind", kind),
             )
             .with_context(|| self.ctx(&format!("creating run {name}")))?;
-        self.open
-            .lock()
-            .expect("not poisoned")
-            .push(run.run_id.clone());
+        open.ids.push(run.run_id.clone());
         Ok(run.run_id)
     }
 
     fn finish(&self, run_id: &str, status: RunStatus) -> Result<()> {
+        let mut open = self.lock_open();
+        if open.closed {
+            // Already closed (and marked) by an interrupt or a failure.
+            return Ok(());
+        }
         self.tracker
             .finish_run(run_id, status, None)
             .with_context(|| self.ctx(&format!("finishing run {run_id}")))?;
-        self.open
-            .lock()
-            .expect("not poisoned")
-            .retain(|r| r != run_id);
+        open.ids.retain(|r| r != run_id);
         Ok(())
     }
 
@@ -381,16 +400,12 @@ impl TrainTracking {
         })
     }
 
-    /// Closes the train run (and anything still open) with `status`.
+    /// Closes the train run (and anything still open) with `status`; later attempts to create
+    /// or finish runs do nothing.
     pub fn close(&self, status: RunStatus) {
-        let open: Vec<String> = self
-            .open
-            .lock()
-            .expect("not poisoned")
-            .drain(..)
-            .rev()
-            .collect();
-        for run in open {
+        let mut open = self.lock_open();
+        open.closed = true;
+        for run in open.ids.drain(..).rev().collect::<Vec<_>>() {
             if let Err(e) = self.tracker.finish_run(&run, status, None) {
                 warn!(run = %run, "could not mark run {status}: {e:#}");
             }

@@ -47,3 +47,8 @@ fn dataset_digest_fits_mlflows_36_character_cap() {
 fn interrupt_without_an_active_train_is_a_no_op() {
     assert!(!adsales::runlog::interrupt());
 }
+
+// Also found: an interrupt while train was creating a grid-point run left that run RUNNING
+// (the run was created after `close` had drained the open list). Creating, finishing and
+// closing now share one lock and a closed flag; `tests/faults.rs::ctrl_c_marks_runs_killed`
+// caught it (statuses ["1", "5", "1"]) and guards it.

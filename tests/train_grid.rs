@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 
-
 #[test]
 fn failing_grid_point_is_a_failed_run_and_train_still_registers() {
     // A seasonal period of 400 days with seasonal differencing cannot be fitted on ~490
