@@ -14,7 +14,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ADSALES_MLFLOW_VENV:-$ROOT/.venv-mlflow}"
-STATE="$ROOT/target/mlflow-test"
+# A second, private server (e.g. one a test kills) gets its own state folder.
+STATE="${ADSALES_MLFLOW_STATE:-$ROOT/target/mlflow-test}"
 MLFLOW_VERSION="3.17.2"
 WAIT_S="${ADSALES_MLFLOW_WAIT_S:-120}"
 

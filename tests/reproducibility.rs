@@ -77,15 +77,15 @@ fn train(p: &Project, threads: &str) {
 
 #[test]
 fn same_seed_same_results_across_runs_and_thread_counts() {
-    let families =
-        std::env::var("ADSALES_REPRO_FAMILIES").unwrap_or_else(|_| "seasonal_naive, mstl".into());
+    let families = std::env::var("ADSALES_REPRO_FAMILIES")
+        .unwrap_or_else(|_| "seasonal_naive, arima, sarimax, lstm, mstl".into());
     let p = project(&families);
     train(&p, "2");
     let (b1, m1) = (board(&p), bundle(&p, 1));
     train(&p, "1");
     let (b2, m2) = (board(&p), bundle(&p, 2));
     assert_eq!(b1, b2, "leaderboards differ");
-    assert!(b1.len() >= 2, "{b1:?}");
+    assert!(b1.len() >= 6, "header + every family: {b1:?}");
     assert_eq!(m1.keys().collect::<Vec<_>>(), m2.keys().collect::<Vec<_>>());
     for (k, v) in &m1 {
         assert!(v == &m2[k], "bundle file {k} differs between runs");
