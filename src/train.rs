@@ -387,13 +387,17 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
 /// Runs the whole train command: tracking (unless disabled) opens first, so an unreachable
 /// server fails before any training; on any failure every open run is marked FAILED.
 pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
+    let t_start = Instant::now();
+    // Bad data is the user's to fix before anything is tracked: validating it first (tens of
+    // milliseconds, no writes) keeps failed runs out of MLflow for a typo in a CSV.
+    let stages = pipeline::run_data_stages(cfg)?;
     let tracking = if opts.track {
         Some(TrainTracking::start(cfg)?)
     } else {
         info!("tracking disabled (--no-track)");
         None
     };
-    let res = run_tracked(cfg, opts, tracking.as_deref());
+    let res = run_tracked(cfg, opts, tracking.as_deref(), stages, t_start);
     if let Some(t) = &tracking {
         crate::runlog::set_active(None);
         t.close(if res.is_ok() {
@@ -409,9 +413,9 @@ fn run_tracked(
     cfg: &Config,
     opts: &TrainOptions,
     tracking: Option<&TrainTracking>,
+    stages: DataStages,
+    t_start: Instant,
 ) -> Result<TrainReport> {
-    let t_start = Instant::now();
-    let stages = pipeline::run_data_stages(cfg)?;
     pipeline::write_outputs(cfg, &stages)?;
     let data_sha = crate::bundle::sha256_file(&cfg.paths.raw_data)
         .with_context(|| format!("hashing {}", cfg.paths.raw_data.display()))?;
