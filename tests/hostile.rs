@@ -18,6 +18,7 @@ fn bad_train(p: &Project, words: &[&str]) {
     }
     assert!(!err.contains("panicked"));
     assert!(p.no_outputs());
+    assert!(p.no_runs(), "a tracking run was created for bad input");
 }
 
 #[test]

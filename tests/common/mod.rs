@@ -127,3 +127,14 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+impl Project {
+    /// No MLflow run exists in the project's local store (bad input is refused before
+    /// tracking starts, so nothing can be left RUNNING).
+    pub fn no_runs(&self) -> bool {
+        !walk_files(&self.path("mlruns")).iter().any(|f| {
+            f.ends_with("meta.yaml")
+                && std::fs::read_to_string(f).is_ok_and(|m| m.contains("run_id"))
+        })
+    }
+}
