@@ -39,6 +39,20 @@ const PALETTE: [RGBColor; 6] = [
 
 type PlotResult = Result<(), String>;
 
+/// Draws with `$draw` on the backend the file extension of `$path` picks (.png or .svg).
+/// A macro because the drawing functions are generic over the backend type.
+macro_rules! on_backend {
+    ($path:expr, $size:expr, $draw:ident, $($arg:expr),*) => {{
+        register_font();
+        let ext = $path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("png") => $draw(BitMapBackend::new($path, $size).into_drawing_area(), $($arg),*),
+            Some("svg") => $draw(SVGBackend::new($path, $size).into_drawing_area(), $($arg),*),
+            _ => Err(format!("{}: plot files must end in .png or .svg", $path.display())),
+        }
+    }};
+}
+
 fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32
 }
@@ -54,30 +68,7 @@ pub fn forecast_chart(
     history: &[(NaiveDate, f64)],
     bands: &[Band],
 ) -> PlotResult {
-    register_font();
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("png") => draw_forecast(
-            BitMapBackend::new(path, (1200, 600)).into_drawing_area(),
-            title,
-            history,
-            bands,
-        ),
-        Some("svg") => draw_forecast(
-            SVGBackend::new(path, (1200, 600)).into_drawing_area(),
-            title,
-            history,
-            bands,
-        ),
-        _ => Err(format!(
-            "{}: plot files must end in .png or .svg",
-            path.display()
-        )),
-    }
+    on_backend!(path, (1200, 600), draw_forecast, title, history, bands)
 }
 
 fn draw_forecast<DB: DrawingBackend>(
@@ -176,26 +167,7 @@ fn draw_forecast<DB: DrawingBackend>(
 
 /// Writes per-horizon RMSE lines (one per family) to `path` (.png or .svg).
 pub fn step_rmse_chart(path: &Path, series: &[(String, Vec<f64>)]) -> PlotResult {
-    register_font();
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("png") => draw_steps(
-            BitMapBackend::new(path, (900, 500)).into_drawing_area(),
-            series,
-        ),
-        Some("svg") => draw_steps(
-            SVGBackend::new(path, (900, 500)).into_drawing_area(),
-            series,
-        ),
-        _ => Err(format!(
-            "{}: plot files must end in .png or .svg",
-            path.display()
-        )),
-    }
+    on_backend!(path, (900, 500), draw_steps, series)
 }
 
 fn draw_steps<DB: DrawingBackend>(
