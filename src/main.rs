@@ -175,13 +175,6 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|(k, v)| format!("{k} {v:.2}s"))
                 .collect();
             writeln!(out, "stage timings: {}", timings.join(", "))?;
-            if !report.skipped.is_empty() {
-                writeln!(
-                    out,
-                    "not built yet (skipped): {}",
-                    report.skipped.join(", ")
-                )?;
-            }
             Ok(())
         }
         Command::Infer(a) => {

@@ -82,8 +82,6 @@ pub struct TrainReport {
     pub families: Vec<FamilyResult>,
     /// Index into `families` of the winner (lowest test RMSE).
     pub winner: Option<usize>,
-    /// Configured families this build cannot run yet.
-    pub skipped: Vec<String>,
     /// The registered version, when registration ran.
     pub registration: Option<Registration>,
     /// Seconds per stage, in pipeline order.
@@ -282,16 +280,16 @@ fn progress_bar(show: bool, fam: Family, n: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// The grid of a family as boxed specs; `None` when this build cannot run the family.
-pub fn family_specs(family: Family, cfg: &Config) -> Option<Vec<Box<dyn Forecaster>>> {
+/// The grid of a family as boxed specs, in grid order.
+pub fn family_specs(family: Family, cfg: &Config) -> Vec<Box<dyn Forecaster>> {
     use crate::models::sarimax::{SarimaxForecaster, SarimaxSpec};
     use crate::models::{mstl::Mstl, naive::SeasonalNaive};
     let trend = |t: crate::config::Trend| {
         crate::models::sarimax::Trend::parse(t.as_str()).expect("config trends are valid")
     };
     match family {
-        Family::SeasonalNaive => Some(vec![Box::new(SeasonalNaive { period: 7 })]),
-        Family::Mstl => Some(vec![Box::new(Mstl { period: 7 })]),
+        Family::SeasonalNaive => vec![Box::new(SeasonalNaive { period: 7 })],
+        Family::Mstl => vec![Box::new(Mstl { period: 7 })],
         Family::Arima => {
             let g = &cfg.arima;
             let mut specs: Vec<Box<dyn Forecaster>> = Vec::new();
@@ -316,7 +314,7 @@ pub fn family_specs(family: Family, cfg: &Config) -> Option<Vec<Box<dyn Forecast
                     }
                 }
             }
-            Some(specs)
+            specs
         }
         Family::Sarimax => {
             let g = &cfg.sarimax.param_grid;
@@ -346,15 +344,13 @@ pub fn family_specs(family: Family, cfg: &Config) -> Option<Vec<Box<dyn Forecast
                     }
                 }
             }
-            Some(specs)
+            specs
         }
-        Family::Lstm => Some(
-            crate::models::lstm::LstmGrid::from_config(&cfg.lstm, cfg.seed)
-                .specs()
-                .into_iter()
-                .map(|s| Box::new(s) as Box<dyn Forecaster>)
-                .collect(),
-        ),
+        Family::Lstm => crate::models::lstm::LstmGrid::from_config(&cfg.lstm, cfg.seed)
+            .specs()
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn Forecaster>)
+            .collect(),
     }
 }
 
@@ -432,19 +428,10 @@ fn run_tracked(
         order.insert(0, Family::SeasonalNaive);
     }
     let mut families = Vec::new();
-    let mut skipped = Vec::new();
     let mut logged_best: Vec<Option<LoggedBest>> = Vec::new();
     let mut tracking_seconds = 0.0;
     for fam in order {
-        let Some(specs) = family_specs(fam, cfg) else {
-            warn!(
-                family = fam.as_str(),
-                "family `{}` is not built yet in this version; skipped",
-                fam.as_str()
-            );
-            skipped.push(fam.as_str().to_string());
-            continue;
-        };
+        let specs = family_specs(fam, cfg);
         let bar = progress_bar(opts.progress, fam, specs.len());
         let result = if fam == Family::Lstm {
             use crate::models::lstm::{GridMode, IntraOpThreads};
@@ -492,7 +479,6 @@ fn run_tracked(
         stages,
         families,
         winner: Some(winner),
-        skipped,
         registration: None,
         timings: Vec::new(),
     };
