@@ -69,7 +69,7 @@ pub struct FitArgs {
     /// default approximate diffuse prior (variance 1e6, first d + D·s observations burned).
     #[arg(long)]
     pub exact_diffuse: bool,
-    /// Print JSON (schema "adsales.fit/1", documented in the README) instead of text.
+    /// Print JSON (schema "adsales.fit/1", documented at the top of src/fit_cmd.rs) instead of text.
     #[arg(long)]
     pub json: bool,
 }

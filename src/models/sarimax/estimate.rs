@@ -410,12 +410,27 @@ fn opg_std_errors(
             }
         }
     }
-    let m = nalgebra::DMatrix::from_row_slice(k, k, &info);
-    let tol = 1e-15 * m.norm();
-    match m.pseudo_inverse(tol) {
+    // Parameters live on wildly different scales (sigma2 ~ 1e9 on raw dollar data next to AR
+    // coefficients ~ 1), so the information matrix is equilibrated by its diagonal before the
+    // (pseudo-)inverse; a tolerance relative to the unscaled norm would drop sigma2's direction.
+    let d: Vec<f64> = (0..k)
+        .map(|i| {
+            let v = info[i * k + i];
+            if v > 0.0 && v.is_finite() {
+                v.sqrt()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    if d.iter().any(|v| v.is_nan()) {
+        return vec![f64::NAN; k];
+    }
+    let m = nalgebra::DMatrix::from_fn(k, k, |a, b| info[a * k + b] / (d[a] * d[b]));
+    match m.pseudo_inverse(1e-12) {
         Ok(cov) => (0..k)
             .map(|i| {
-                let v = cov[(i, i)];
+                let v = cov[(i, i)] / (d[i] * d[i]);
                 if v >= 0.0 { v.sqrt() } else { f64::NAN }
             })
             .collect(),
