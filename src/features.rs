@@ -196,18 +196,28 @@ pub fn build(
 
 /// The processed snapshot as CSV text: date, every feature, is_filled.
 pub fn to_csv(f: &Features) -> Vec<u8> {
+    table_csv(&f.dates, &f.names, &f.cols, &f.is_filled)
+}
+
+/// A daily table as CSV: `date`, the columns, `is_filled` (1/0). Floats use `{}`, the
+/// shortest text that parses back to the same f64, so the file round-trips exactly.
+pub fn table_csv(
+    dates: &[NaiveDate],
+    names: &[String],
+    cols: &[Vec<f64>],
+    is_filled: &[bool],
+) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["date".to_string()];
-    header.extend(f.names.iter().cloned());
+    header.extend(names.iter().cloned());
     header.push("is_filled".into());
     w.write_record(&header).expect("in-memory write");
     let mut rec = Vec::with_capacity(header.len());
-    for i in 0..f.len() {
+    for i in 0..dates.len() {
         rec.clear();
-        rec.push(f.dates[i].to_string());
-        // `{}` prints the shortest text that parses back to the same f64.
-        rec.extend(f.cols.iter().map(|c| format!("{}", c[i])));
-        rec.push(if f.is_filled[i] { "1" } else { "0" }.into());
+        rec.push(dates[i].to_string());
+        rec.extend(cols.iter().map(|c| format!("{}", c[i])));
+        rec.push(if is_filled[i] { "1" } else { "0" }.into());
         w.write_record(&rec).expect("in-memory write");
     }
     w.into_inner().expect("in-memory flush")

@@ -96,20 +96,9 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
     }
 }
 
-/// The daily history as CSV (shortest round-trip float text).
+/// The daily history as CSV (same layout as the processed snapshot).
 pub fn history_to_csv(d: &Daily) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["date".to_string()];
-    header.extend(d.names.iter().cloned());
-    header.push("is_filled".into());
-    w.write_record(&header).expect("in-memory");
-    for i in 0..d.len() {
-        let mut rec = vec![d.dates[i].to_string()];
-        rec.extend(d.cols.iter().map(|c| format!("{}", c[i])));
-        rec.push(if d.is_filled[i] { "1" } else { "0" }.into());
-        w.write_record(&rec).expect("in-memory");
-    }
-    w.into_inner().expect("in-memory")
+    crate::features::table_csv(&d.dates, &d.names, &d.cols, &d.is_filled)
 }
 
 pub fn history_from_csv(path: &Path) -> Result<Daily, ModelError> {

@@ -60,10 +60,12 @@ pub fn interrupt() -> bool {
     }
 }
 
-/// Where the family's best bundle went.
+/// Where the family's best bundle went. The local copy (compared with the uploaded one at
+/// registration) lives in a temp folder removed when this is dropped.
 pub struct LoggedBest {
     pub run_id: String,
     pub local_bundle: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 /// The registered version.
@@ -292,9 +294,8 @@ impl TrainTracking {
                 let dir = tempfile::Builder::new()
                     .prefix("adsales-bundle-")
                     .tempdir()
-                    .context("creating a temp folder for the bundle")?
-                    .keep();
-                let bundle_dir = dir.join("model");
+                    .context("creating a temp folder for the bundle")?;
+                let bundle_dir = dir.path().join("model");
                 write_bundle(&bundle_dir, &run)?;
                 self.tracker
                     .log_artifacts(&run, &bundle_dir, Some("model"))
@@ -302,6 +303,7 @@ impl TrainTracking {
                 best = Some(LoggedBest {
                     run_id: run.clone(),
                     local_bundle: bundle_dir,
+                    _dir: dir,
                 });
             }
             let status = if p.error.is_some() && p.val.is_none() {

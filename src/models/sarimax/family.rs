@@ -188,28 +188,18 @@ impl FittedForecaster for FittedSarimax {
     }
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        let path = dir.join(PARAMS_FILE);
-        let io = |e: &dyn std::fmt::Display| ModelError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-        let text = serde_json::to_string_pretty(&self.fit).map_err(|e| io(&e))?;
-        std::fs::write(&path, text).map_err(|e| io(&e))
+        crate::models::save_json(dir, PARAMS_FILE, &self.fit)
     }
 }
 
 /// Restore a model written by [`FittedSarimax::save`] from `dir`.
 pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
-    let path = dir.join(PARAMS_FILE);
-    let io = |e: &dyn std::fmt::Display| ModelError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| io(&e))?;
-    let fit: SarimaxFit = serde_json::from_str(&text).map_err(|e| io(&e))?;
+    let fit: SarimaxFit = crate::models::load_json(dir, PARAMS_FILE)?;
     if fit.params.len() != fit.spec.param_names().len() {
-        return Err(io(&"parameter count does not match the spec"));
+        return Err(ModelError::Io {
+            path: dir.join(PARAMS_FILE).display().to_string(),
+            reason: "parameter count does not match the spec".into(),
+        });
     }
     Ok(FittedSarimax { fit })
 }
