@@ -106,15 +106,21 @@ impl<'a> EvalContext<'a> {
         let t0 = Instant::now();
         let val_origins = backtest::origins(&(s.train_end..s.val_end));
         let test_origins = backtest::origins(&(s.val_end..s.n));
-        // Only SARIMAX reads future exog values; without it there is nothing to forecast.
-        let exog: &[crate::config::Exog] = if cfg.families.contains(&Family::Sarimax) {
-            &cfg.data.exog
+        // Only SARIMAX reads future exog values, and only its own columns: forecasting any
+        // other driver at every origin would be wasted MSTL fits.
+        let exog: Vec<crate::config::Exog> = if cfg.families.contains(&Family::Sarimax) {
+            cfg.data
+                .exog
+                .iter()
+                .filter(|e| cfg.sarimax.exog.contains(&e.name))
+                .cloned()
+                .collect()
         } else {
-            &[]
+            Vec::new()
         };
-        let val_future = FutureTable::build(&prep.scaled, exog, &val_origins, h)
+        let val_future = FutureTable::build(&prep.scaled, &exog, &val_origins, h)
             .context("forecasting exogenous columns at the validation origins")?;
-        let test_future = FutureTable::build(&prep.scaled, exog, &test_origins, h)
+        let test_future = FutureTable::build(&prep.scaled, &exog, &test_origins, h)
             .context("forecasting exogenous columns at the test origins")?;
         info!(
             seconds = t0.elapsed().as_secs_f64(),
