@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for benches/lstm.rs: the same windows, model and training loop.
+"""PyTorch reference for crates/adsales-lstm/benches/lstm.rs: the same windows, model and training loop.
 
 Reads the frame the Rust bench writes (target/lstm_bench/frame.csv or real_frame.csv: date,
 target first, then the features; the split in <csv>.split), builds the same windows (sequence_length rows of every column; the next 28 target
@@ -103,7 +103,7 @@ def main():
     for threads in threads_list if "--grid-only" not in flags else ():
         torch.set_num_threads(threads)
         for seq in (14, 30):
-            # Marginal cost of `epochs` more epochs, as in benches/lstm.rs.
+            # Marginal cost of `epochs` more epochs, as in crates/adsales-lstm/benches/lstm.rs.
             runs = []
             for e in (2, 2 + epochs):
                 t, c = time.perf_counter(), time.process_time()

@@ -4,6 +4,7 @@
 
 pub mod backtest;
 pub mod bundle;
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -219,7 +219,7 @@ pub fn load_fitted(family: &str, dir: &Path) -> Result<Box<dyn FittedForecaster>
         "seasonal_naive" => Ok(Box::new(FittedSeasonalNaive::load(dir)?)),
         "mstl" => Ok(Box::new(FittedMstl::load(dir)?)),
         "arima" | "sarimax" => crate::models::sarimax::load_boxed(dir),
-        "lstm" => Ok(Box::new(crate::models::lstm::FittedLstm::load(dir)?)),
+        "lstm" => crate::models::torch::require()?.load(dir),
         other => Err(ModelError::BadInput(format!(
             "model family `{other}` in {} cannot be loaded by this build",
             dir.display()

@@ -352,11 +352,10 @@ pub fn family_specs(family: Family, cfg: &Config) -> Vec<Box<dyn Forecaster>> {
             }
             specs
         }
-        Family::Lstm => crate::models::lstm::LstmGrid::from_config(&cfg.lstm, cfg.seed)
-            .specs()
-            .into_iter()
-            .map(|s| Box::new(s) as Box<dyn Forecaster>)
-            .collect(),
+        // `run` checked that the family is installed before anything was tracked.
+        Family::Lstm => crate::models::torch::family()
+            .map(|t| t.specs(&cfg.lstm, cfg.seed))
+            .unwrap_or_default(),
     }
 }
 
@@ -390,6 +389,9 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
 /// server fails before any training; on any failure every open run is marked FAILED.
 pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
     let t_start = Instant::now();
+    if cfg.families.contains(&Family::Lstm) {
+        crate::models::torch::require()?;
+    }
     // Bad data is the user's to fix before anything is tracked: validating it first (tens of
     // milliseconds, no writes) keeps failed runs out of MLflow for a typo in a CSV.
     let stages = pipeline::run_data_stages(cfg)?;
@@ -439,21 +441,12 @@ fn run_tracked(
     for fam in order {
         let specs = family_specs(fam, cfg);
         let bar = progress_bar(opts.progress, fam, specs.len());
-        let result = if fam == Family::Lstm {
-            use crate::models::lstm::{GridMode, IntraOpThreads};
+        let result = if let (Family::Lstm, Some(torch)) = (fam, crate::models::torch::family()) {
             // libtorch's thread count is process-wide: grid points run concurrently with one
             // intra-op thread each, or one after another with all cores (the LSTM issue's
             // measurement picks). Results are identical either way.
-            match GridMode::auto() {
-                GridMode::Concurrent { .. } => {
-                    let _one = IntraOpThreads::set(1);
-                    ctx.run_family(fam, &specs, true, &bar)
-                }
-                GridMode::Sequential { threads } => {
-                    let _n = IntraOpThreads::set(threads);
-                    ctx.run_family(fam, &specs, false, &bar)
-                }
-            }
+            let (concurrent, _threads) = torch.grid_threads();
+            ctx.run_family(fam, &specs, concurrent, &bar)
         } else {
             ctx.run_family(fam, &specs, true, &bar)
         };

@@ -5,10 +5,10 @@
 //! origin with its parameters fixed. The backtest, the grid search, registration and inference
 //! only ever see these two traits, so a new family is one new module.
 
-pub mod lstm;
 pub mod mstl;
 pub mod naive;
 pub mod sarimax;
+pub mod torch;
 
 use std::ops::Range;
 use std::path::Path;
@@ -31,6 +31,11 @@ pub enum ModelError {
     /// Reading or writing a saved model.
     #[error("model file {path}: {reason}")]
     Io { path: String, reason: String },
+    /// The `lstm` family runs in the libtorch-linked `adsales-torch` binary, not this process.
+    #[error(
+        "the lstm family needs libtorch, which this process does not load (run `adsales-torch`)"
+    )]
+    NeedsLibtorch,
 }
 
 /// A daily frame of named numeric columns (column-major), in the space models work in (scaled).

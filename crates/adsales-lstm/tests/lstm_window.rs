@@ -1,8 +1,8 @@
 //! Windowing: no window reads a label outside its split; inputs end at the origin.
 
 use adsales::models::Frame;
-use adsales::models::lstm::synthetic::synthetic_frame;
-use adsales::models::lstm::window;
+use adsales_lstm::synthetic::synthetic_frame;
+use adsales_lstm::window;
 
 /// A frame whose target equals the row index, so a label's value says which row it came from.
 fn indexed_frame(rows: usize) -> Frame {

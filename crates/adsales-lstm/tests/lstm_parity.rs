@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
-use adsales::models::lstm::net::{Net, NetShape, Weights};
+use adsales_lstm::net::{Net, NetShape, Weights};
 use tch::nn::{Adam, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 fn fixture(name: &str) -> Vec<(String, Tensor)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .join("tests/fixtures/lstm")
         .join(format!("parity_{name}.safetensors"));
     Tensor::read_safetensors(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::models::Frame;
+use adsales::models::Frame;
 
 /// `rows` days, `n_features` columns (≥ 9: target, 7 weekday flags, then lags / rolling means /
 /// noise), noise standard deviation `noise` on the target.

@@ -1,8 +1,8 @@
 //! Training: determinism, loss decrease, early stopping, save/load, intervals, errors.
 
-use adsales::models::lstm::synthetic::synthetic_frame;
-use adsales::models::lstm::{FittedLstm, GridMode, LstmSpec, fit_grid, train, window};
 use adsales::models::{FitData, FittedForecaster, Forecaster, Frame, FutureInputs, ModelError};
+use adsales_lstm::synthetic::synthetic_frame;
+use adsales_lstm::{FittedLstm, GridMode, LstmSpec, fit_grid, train, window};
 use tch::Device;
 
 fn tiny_spec() -> LstmSpec {
@@ -260,7 +260,7 @@ fn plugs_into_the_model_interface() {
 
 #[test]
 fn default_config_gives_the_reference_grid() {
-    use adsales::models::lstm::LstmGrid;
+    use adsales_lstm::LstmGrid;
     let cfg = adsales::config::LstmFile::default();
     let grid = LstmGrid::from_config(&cfg, 42);
     assert_eq!(grid, LstmGrid::default());

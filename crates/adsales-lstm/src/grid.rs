@@ -3,7 +3,7 @@
 //!
 //! Results do not depend on the mode: every random draw comes from each spec's own seeded RNG
 //! (see `train`), and the float results of libtorch's CPU kernels for these shapes do not depend
-//! on the intra-op thread count (tests/lstm_train.rs checks both). The intra-op thread count is
+//! on the intra-op thread count (crates/adsales-lstm/tests/lstm_train.rs checks both). The intra-op thread count is
 //! process-wide in libtorch (`at::set_num_threads`), so the concurrent mode sets it to 1 for
 //! its duration and puts the previous value back.
 
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::{FittedLstm, LstmSpec};
-use crate::models::{FitData, Forecaster, ModelError};
+use adsales::models::{FitData, Forecaster, ModelError};
 
 /// How [`fit_grid`] schedules the specs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl Default for LstmGrid {
 
 impl LstmGrid {
     /// The grid of the checked config's `lstm` section and top-level `seed`.
-    pub fn from_config(lstm: &crate::config::LstmFile, seed: u64) -> LstmGrid {
+    pub fn from_config(lstm: &adsales::config::LstmFile, seed: u64) -> LstmGrid {
         let g = &lstm.param_grid;
         LstmGrid {
             learning_rate: g.learning_rate.clone(),
@@ -131,7 +131,7 @@ impl LstmGrid {
 }
 
 /// Sets libtorch's process-wide intra-op thread count; the previous count comes back on drop.
-/// Callers that fit specs through [`Forecaster::fit`](crate::models::Forecaster::fit) on their
+/// Callers that fit specs through [`Forecaster::fit`](adsales::models::Forecaster::fit) on their
 /// own threads (e.g. a rayon grid) should hold `IntraOpThreads::set(1)` meanwhile.
 #[must_use = "the thread count is restored when the guard drops"]
 pub struct IntraOpThreads(i32);

@@ -1,4 +1,4 @@
-//! Embeds libtorch's directory as an rpath so `target/*/adsales` (and the test binaries) find
+//! Embeds libtorch's directory as an rpath so `target/*/adsales-torch` (and the test binaries) find
 //! `libtorch_cpu.so` without LD_LIBRARY_PATH, and explains a missing libtorch in one line.
 
 use std::path::PathBuf;

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use crate::models::Frame;
+use adsales::models::Frame;
 
 /// A set of windows as flat row-major f32 buffers, ready to become tensors.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,7 +24,7 @@ use tch::{Device, Tensor};
 use self::conformal::Conformal;
 use self::net::{NetShape, Weights};
 use self::train::{TrainConfig, TrainHistory};
-use crate::models::{
+use adsales::models::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
 
@@ -522,5 +522,32 @@ impl FittedForecaster for FittedLstm {
         let text =
             serde_json::to_string_pretty(&meta).map_err(|e| io(&meta_path, e.to_string()))?;
         std::fs::write(&meta_path, text).map_err(|e| io(&meta_path, e.to_string()))
+    }
+}
+
+/// The `lstm` family as the root crate's pipeline sees it (installed by `adsales-torch`).
+pub struct Torch;
+
+/// What `adsales-torch` installs with [`adsales::models::torch::install`].
+pub static TORCH_FAMILY: Torch = Torch;
+
+impl adsales::models::torch::TorchFamily for Torch {
+    fn specs(&self, cfg: &adsales::config::LstmFile, seed: u64) -> Vec<Box<dyn Forecaster>> {
+        LstmGrid::from_config(cfg, seed)
+            .specs()
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn Forecaster>)
+            .collect()
+    }
+
+    fn grid_threads(&self) -> (bool, Box<dyn std::any::Any>) {
+        match GridMode::auto() {
+            GridMode::Concurrent { .. } => (true, Box::new(IntraOpThreads::set(1))),
+            GridMode::Sequential { threads } => (false, Box::new(IntraOpThreads::set(threads))),
+        }
+    }
+
+    fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        Ok(Box::new(FittedLstm::load(dir)?))
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Run (dev profile is fine: libtorch's kernels are optimised either way, and a cold release
 //! build takes ~20 min on 2 cores):
-//!     cargo bench --profile dev --bench lstm
+//!     cargo bench --profile dev -p adsales-lstm --bench lstm
 //!     .venv-torch/bin/python scripts/bench_lstm.py target/lstm_bench/frame.csv
 //! Optional argument `epochs` (default 20) for the per-epoch part; `--grid-only` / `--epoch-only`;
 //! `--real` uses the processed frame of config.yaml's data instead of the synthetic one;
@@ -23,9 +23,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use adsales::models::lstm::synthetic::synthetic_frame;
-use adsales::models::lstm::{GridMode, LstmGrid, LstmSpec, fit_grid};
 use adsales::models::{FitData, Frame};
+use adsales_lstm::synthetic::synthetic_frame;
+use adsales_lstm::{GridMode, LstmGrid, LstmSpec, fit_grid};
 
 const ROWS: usize = 700;
 const FEATURES: usize = 30;
@@ -65,7 +65,7 @@ fn write_csv(f: &Frame, d: &FitData, path: &std::path::Path) -> std::io::Result<
 
 /// The real processed frame: config.yaml's data through the lead's pipeline (scaled, split).
 fn real_frame() -> (Frame, usize, usize) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let cfg = adsales::config::Config::load(&root.join("config.yaml")).expect("config.yaml");
     let stages = adsales::pipeline::run_data_stages(&cfg).expect("data stages");
     let p = stages.prepared;
@@ -119,7 +119,7 @@ fn main() {
         train_end: data.0,
         val_end: data.1,
     };
-    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let csv = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .join("target/lstm_bench")
         .join(name);
     write_csv(&frame, &data, &csv).expect("write frame csv");

@@ -1,12 +1,12 @@
 //! The LSTM on the real processed frame (config.yaml's bundled data through the pipeline):
 //! fits, forecasts every test origin with the window ending there, and does so reproducibly.
 
-use adsales::models::lstm::{LstmGrid, LstmSpec};
 use adsales::models::{FitData, FittedForecaster, FutureInputs};
+use adsales_lstm::{LstmGrid, LstmSpec};
 
 #[test]
 fn fits_and_backtests_on_the_processed_frame() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let cfg = adsales::config::Config::load(&root.join("config.yaml")).unwrap();
     let stages = adsales::pipeline::run_data_stages(&cfg).unwrap();
     let p = &stages.prepared;

@@ -1,0 +1,366 @@
+//! The `adsales` command line: parse, set up logging, call one function, map errors to exit
+//! codes (2 for bad input, 1 for anything else).
+//!
+//! Two binaries run it: `adsales` (no libtorch, starts in milliseconds) and `adsales-torch`
+//! (crate `adsales-lstm`, which installs the `lstm` family first). `adsales` hands a command
+//! that needs the `lstm` family over to `adsales-torch` by replacing its own process with it
+//! (same arguments, same exit code, same signals); see [`crate::models::torch`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Family};
+use crate::error::{InputError, is_input_error};
+use crate::logging::{self, Verbosity};
+
+/// Forecast daily advertising revenue: data pipeline, ARIMA / SARIMAX / LSTM grid search,
+/// rolling-origin backtests, MLflow tracking and registry.
+#[derive(Parser, Debug)]
+#[command(name = "adsales", version, about, long_about = None)]
+struct Cli {
+    /// More console output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only warnings and errors on the console.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ConfigArg {
+    /// Path to the YAML config; relative paths inside it are resolved against its folder.
+    #[arg(long, value_name = "PATH", default_value = "config.yaml")]
+    config: PathBuf,
+}
+
+/// Output formats of `infer`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct InferArgs {
+    /// Days to forecast after the newest day (default: forecast_days from the config).
+    #[arg(long, value_name = "N")]
+    days: Option<usize>,
+    /// Registered model to use: models:/NAME@ALIAS or models:/NAME/VERSION
+    /// (default: the config's mlflow.model_name and mlflow.alias).
+    #[arg(long, value_name = "URI")]
+    model_uri: Option<String>,
+    /// Newer raw rows (same schema as training); the forecast starts after their last day,
+    /// without retraining.
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+    /// Planned values of the known-policy drivers (e.g. ad_spend) for the forecast days:
+    /// CSV with the date column and one column per driver. Without it they are forecast.
+    #[arg(long, value_name = "CSV")]
+    plan: Option<PathBuf>,
+    /// Central prediction-interval level (default: interval_level from the config).
+    #[arg(long, value_name = "P")]
+    level: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also draw recent history and the forecast band to this .png or .svg file.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read the raw CSV, build features, split and scale, grid-search every family, judge
+    /// them by the same rolling-origin backtest and pick the winner by test RMSE.
+    Train {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Do not log anything to MLflow (and so do not register).
+        #[arg(long)]
+        no_track: bool,
+        /// Log runs but do not register the winner or move the alias.
+        #[arg(long)]
+        no_register: bool,
+    },
+    /// Forecast the next days from the model registered under the configured alias.
+    Infer(InferArgs),
+    /// Fit one ARIMA/SARIMAX spec on any CSV column (raw values, no aggregation or scaling)
+    /// and print the summary and forecast.
+    Fit(crate::fit_cmd::FitArgs),
+    /// Show what data, runs and registered models there are.
+    Info {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Write the deterministic synthetic sample data set (the bundled CSV).
+    SampleData {
+        /// Output CSV path.
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "data/raw/global_ads_performance_dataset.csv"
+        )]
+        out: PathBuf,
+        /// RNG seed; the same seed always gives the same bytes.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Number of calendar days from 2024-01-01.
+        #[arg(long, default_value_t = 731)]
+        days: usize,
+    },
+}
+
+fn load_config(arg: &ConfigArg, verbosity: Verbosity) -> Result<Config> {
+    let cfg = Config::load(&arg.config)?;
+    if let Some(path) = logging::init(verbosity, Some(&cfg.paths.logs_dir)) {
+        tracing::debug!(log = %path.display(), config = %arg.config.display(), "logging to file");
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
+    match cli.command {
+        Command::Train {
+            config,
+            no_track,
+            no_register,
+        } => {
+            let cfg = load_config(&config, verbosity)?;
+            if cfg.families.contains(&Family::Lstm) && crate::models::torch::family().is_none() {
+                return Err(hand_over_to_torch("the lstm family is in `families`"));
+            }
+            let opts = crate::train::TrainOptions {
+                track: !no_track,
+                register: !no_track && !no_register,
+                progress: !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = crate::train::run(&cfg, &opts)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", crate::train::leaderboard(&report))?;
+            if let Some(w) = report.winner {
+                let f = &report.families[w];
+                writeln!(
+                    out,
+                    "winner by test RMSE: {} ({})",
+                    f.best_point().map(|p| p.spec.as_str()).unwrap_or("?"),
+                    f.family.as_str()
+                )?;
+            }
+            match &report.registration {
+                Some(r) => writeln!(
+                    out,
+                    "registered {} version {} as @{} (previously {})",
+                    r.name,
+                    r.version,
+                    r.alias,
+                    r.previous
+                        .as_deref()
+                        .map(|v| format!("version {v}"))
+                        .unwrap_or_else(|| "unset".into())
+                )?,
+                None if opts.track => writeln!(out, "not registered (--no-register)")?,
+                None => writeln!(out, "not tracked (--no-track)")?,
+            }
+            let timings: Vec<String> = report
+                .timings
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.2}s"))
+                .collect();
+            writeln!(out, "stage timings: {}", timings.join(", "))?;
+            Ok(())
+        }
+        Command::Infer(a) => {
+            let cfg = load_config(&a.config, verbosity)?;
+            let days = a.days.unwrap_or(cfg.forecast_days);
+            if days == 0 {
+                return Err(InputError::new("--days must be at least 1").into());
+            }
+            let level = a.level.unwrap_or(cfg.interval_level);
+            if !(level > 0.0 && level < 1.0) {
+                return Err(InputError::new(format!(
+                    "--level must be between 0 and 1 (exclusive), got {level}"
+                ))
+                .into());
+            }
+            if let Some(p) = &a.plot {
+                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+                if !matches!(ext.to_ascii_lowercase().as_str(), "png" | "svg") {
+                    return Err(InputError::new(format!(
+                        "--plot {}: the file must end in .png or .svg",
+                        p.display()
+                    ))
+                    .into());
+                }
+            }
+            let opts = crate::infer::InferOptions {
+                days,
+                model_uri: a.model_uri,
+                data: a.data,
+                plan: a.plan,
+                level,
+            };
+            let r = match crate::infer::run(&cfg, &opts) {
+                // Nothing is written before the model is loaded, so handing over is safe.
+                Err(e) if needs_libtorch(&e) => {
+                    return Err(hand_over_to_torch("the model is an LSTM"));
+                }
+                r => r?,
+            };
+            let text = match a.format {
+                Format::Table => crate::infer::to_table(&r),
+                Format::Csv => crate::infer::to_csv(&r),
+                Format::Json => crate::infer::to_json(&r),
+            };
+            if let Some(p) = &a.plot {
+                let band = crate::plots::Band {
+                    name: format!("{} {} (v{})", r.model.family, r.model.spec, r.model.version),
+                    dates: r.forecast.iter().map(|f| f.date).collect(),
+                    mean: r.forecast.iter().map(|f| f.prediction).collect(),
+                    lower: r.forecast.iter().map(|f| f.lower).collect(),
+                    upper: r.forecast.iter().map(|f| f.upper).collect(),
+                };
+                let title = format!("{} forecast, {:.0}% interval", r.target, r.level * 100.0);
+                crate::plots::write_atomically(p, |tmp| {
+                    crate::plots::forecast_chart(
+                        tmp,
+                        &title,
+                        &r.recent,
+                        std::slice::from_ref(&band),
+                    )
+                })
+                .map_err(anyhow::Error::msg)?;
+            }
+            match &a.output {
+                Some(p) => {
+                    crate::fsutil::write_atomic(p, text.as_bytes())
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
+                    eprintln!("wrote {}", p.display());
+                }
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+            Ok(())
+        }
+        Command::Info { config, json } => {
+            let cfg = load_config(&config, verbosity)?;
+            let info = crate::info::gather(&cfg);
+            let text = if json {
+                serde_json::to_string_pretty(&info)? + "\n"
+            } else {
+                crate::info::to_text(&info)
+            };
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }
+        Command::Fit(args) => {
+            logging::init(verbosity, None);
+            crate::fit_cmd::run(&args)
+        }
+        Command::SampleData { out, seed, days } => {
+            logging::init(verbosity, None);
+            let spec = crate::sample::SampleSpec {
+                seed,
+                days,
+                ..Default::default()
+            };
+            let rows = crate::sample::write_file(&spec, &out)?;
+            println!("wrote {rows} rows over {days} days to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn needs_libtorch(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<crate::models::ModelError>(),
+            Some(crate::models::ModelError::NeedsLibtorch)
+        )
+    })
+}
+
+/// Name of the libtorch-linked twin binary, looked for next to the running one.
+pub const TORCH_BIN: &str = "adsales-torch";
+
+/// Replaces this process with `adsales-torch` run with the same arguments. Returns only on
+/// failure, with an error that says how to get the twin binary.
+fn hand_over_to_torch(why: &str) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let bin = match std::env::var_os("ADSALES_TORCH_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => match std::env::current_exe() {
+            Ok(exe) => exe.with_file_name(TORCH_BIN),
+            Err(e) => return anyhow::anyhow!("{why}, but this binary cannot locate itself: {e}"),
+        },
+    };
+    if !bin.is_file() {
+        return anyhow::anyhow!(
+            "{why}, which runs in `{TORCH_BIN}` (linked with libtorch), but {} does not exist.\n\
+             Build it with `make release` (or `cargo build --release`, which builds both binaries), \
+             set ADSALES_TORCH_BIN to its path, or remove `lstm` from `families`.",
+            bin.display()
+        );
+    }
+    tracing::debug!(bin = %bin.display(), "{why}: handing over to {TORCH_BIN}");
+    let err = std::process::Command::new(&bin)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    anyhow::anyhow!("{why}, but starting {} failed: {err}", bin.display())
+}
+
+/// Runs the command line. `torch` is the `lstm` family when the calling binary links
+/// libtorch (`adsales-torch`), `None` for `adsales`.
+pub fn main(torch: Option<&'static dyn crate::models::torch::TorchFamily>) -> ExitCode {
+    if let Some(t) = torch {
+        crate::models::torch::install(t);
+    }
+    let cli = Cli::parse();
+    // Ctrl-C: close the open MLflow runs as KILLED (never leave them RUNNING), then exit with
+    // the conventional 130.
+    let _ = ctrlc::set_handler(|| {
+        if crate::runlog::interrupt() {
+            eprintln!("interrupted: open MLflow runs marked KILLED");
+        } else {
+            eprintln!("interrupted");
+        }
+        std::process::exit(130);
+    });
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed pipe (`adsales ... | head`) is not an error worth reporting.
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let mut msg = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{msg}");
+            if is_input_error(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! `adsales` does not link libtorch (its static initialisation costs ~170 ms at every start);
+//! commands that need the `lstm` family run in the twin binary `adsales-torch`, which `adsales`
+//! starts in its own place (src/models/torch.rs, src/cli.rs). These tests drive the real
+//! `adsales` binary and check that the hand-over happens, and fails clearly without the twin.
+
+mod common;
+use common::*;
+
+use adsales::tracking::{RunSearch, open_tracker};
+
+/// The bundled data, the `lstm` family only, a tiny fast grid.
+fn lstm_project() -> Project {
+    Project::bundled(
+        "paths:\n  raw_data: raw.csv\nfamilies: [lstm]\nmlflow:\n  tracking_uri: mlruns\n\
+         lstm:\n  hidden_size: 8\n  num_layers: 1\n  max_epochs: 3\n  patience: 2\n  \
+         param_grid:\n    learning_rate: [0.01]\n    batch_size: [32]\n    \
+         sequence_length: [14]\n    dropout: [0.0]\n    weight_decay: [0.0]\n",
+    )
+}
+
+#[test]
+fn adsales_does_not_link_libtorch() {
+    let out = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_adsales"))
+        .output()
+        .expect("ldd runs");
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{libs}");
+    assert!(
+        !libs.contains("libtorch"),
+        "adsales links libtorch:\n{libs}"
+    );
+    assert!(!libs.contains("libc10"), "adsales links libc10:\n{libs}");
+}
+
+#[test]
+fn lstm_train_and_infer_run_in_the_torch_twin() {
+    let p = lstm_project();
+    let o = p.train();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let board = stdout(&o);
+    assert!(
+        board
+            .lines()
+            .any(|l| l.contains("lstm") && l.contains("LSTM(hidden=8")),
+        "the lstm family trained:\n{board}"
+    );
+
+    // Whatever won, point the alias at the LSTM's logged bundle so infer must load an LSTM.
+    let tracker = open_tracker(p.path("mlruns").to_str().unwrap()).unwrap();
+    let exp = tracker
+        .get_experiment("Ad_Sales_TimeSeries")
+        .unwrap()
+        .expect("experiment exists");
+    let runs = tracker
+        .search_runs(&RunSearch::new(exp).filter("params.family = 'lstm'"))
+        .unwrap();
+    let with_bundle = runs
+        .iter()
+        .find(|r| {
+            tracker
+                .list_artifacts(&r.info.run_id, "")
+                .unwrap()
+                .iter()
+                .any(|a| a.path == "model")
+        })
+        .expect("the lstm family's best run holds a bundle");
+    let id = &with_bundle.info.run_id;
+    let v = tracker
+        .create_model_version("Ad_Sales_Forecaster", &format!("runs:/{id}/model"), id, &[])
+        .unwrap();
+    tracker
+        .set_alias("Ad_Sales_Forecaster", "Staging", &v.version)
+        .unwrap();
+
+    let o = p.run(&["infer", "--config", "config.yaml", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["model"]["family"], "lstm", "{json}");
+    assert_eq!(json["forecast"].as_array().unwrap().len(), 7, "{json}");
+
+    // Without the twin: one clear message naming it, exit 1, nothing tracked by the attempt.
+    let runs_before = walk_files(&p.path("mlruns")).len();
+    let missing = p.path("no-such-adsales-torch");
+    for args in [
+        &["train", "--config", "config.yaml"][..],
+        &["infer", "--config", "config.yaml"][..],
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
+            .args(args)
+            .current_dir(p.dir.path())
+            .env("ADSALES_TORCH_BIN", &missing)
+            .env_remove("MLFLOW_TRACKING_URI")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("adsales-torch") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
+}
