@@ -34,13 +34,6 @@ impl FutureTable {
         origins: &[usize],
         horizon: usize,
     ) -> Result<FutureTable, ModelError> {
-        for e in exog {
-            let policy = match e.policy {
-                FuturePolicy::Known => "known: actual values after the origin",
-                FuturePolicy::Forecast => "forecast: MSTL(7)+AutoETS from data up to the origin",
-            };
-            info!(column = %e.name, "exog future policy {policy}");
-        }
         let entries: Result<Vec<(usize, FutureInputs)>, ModelError> = origins
             .par_iter()
             .map(|&o| Ok((o, inputs_at(data, exog, o, horizon)?)))
@@ -53,6 +46,17 @@ impl FutureTable {
     /// Inputs for origin `o` (empty if `o` was not precomputed).
     pub fn get(&self, o: usize) -> FutureInputs {
         self.by_origin.get(&o).cloned().unwrap_or_default()
+    }
+}
+
+/// Logs each column's future policy (once per train: both segments share them).
+pub fn log_policies(exog: &[Exog]) {
+    for e in exog {
+        let policy = match e.policy {
+            FuturePolicy::Known => "known: actual values after the origin",
+            FuturePolicy::Forecast => "forecast: MSTL(7)+AutoETS from data up to the origin",
+        };
+        info!(column = %e.name, "exog future policy {policy}");
     }
 }
 

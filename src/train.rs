@@ -118,6 +118,7 @@ impl<'a> EvalContext<'a> {
         } else {
             Vec::new()
         };
+        crate::exog::log_policies(&exog);
         let val_future = FutureTable::build(&prep.scaled, &exog, &val_origins, h)
             .context("forecasting exogenous columns at the validation origins")?;
         let test_future = FutureTable::build(&prep.scaled, &exog, &test_origins, h)
