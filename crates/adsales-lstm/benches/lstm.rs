@@ -9,7 +9,8 @@
 //!     .venv-torch/bin/python scripts/bench_lstm.py target/lstm_bench/frame.csv
 //! Optional argument `epochs` (default 20) for the per-epoch part; `--grid-only` / `--epoch-only`;
 //! `--real` uses the processed frame of config.yaml's data instead of the synthetic one;
-//! `--no-seq2` skips the 2-thread runs (useless on a loaded machine: OpenMP threads spin).
+//! `--no-seq2` skips the 2-thread runs (useless on a loaded machine: OpenMP threads spin);
+//! `--malloc-defaults` leaves glibc's allocator settings alone (see `keep_freed_memory`).
 //!
 //! Results, 2026-11-26, shared 2-core machine, dev profile, real frame (701 rows × 40 columns),
 //! default grid; PyTorch 2.13 run with `--epochs-per-spec=46,51,18,30,22,25,26,26` (the same
@@ -91,6 +92,10 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    // As `adsales-torch` does at start-up; `--malloc-defaults` measures glibc's defaults.
+    if !args.iter().any(|a| a == "--malloc-defaults") {
+        adsales_lstm::keep_freed_memory();
+    }
     let epochs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20);
     let grid_only = args.iter().any(|a| a == "--grid-only");
     // On a loaded machine two OpenMP threads spin against other processes: skip that mode.

@@ -3,5 +3,6 @@
 //! other command exactly as `adsales` does.
 
 fn main() -> std::process::ExitCode {
+    adsales_lstm::keep_freed_memory();
     adsales::cli::main(Some(&adsales_lstm::TORCH_FAMILY))
 }
