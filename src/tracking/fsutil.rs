@@ -25,6 +25,33 @@ pub(crate) fn atomic_write_in(
     data: &[u8],
     tmp_dir: &Path,
 ) -> Result<(), TrackingError> {
+    write_renamed(target, data, tmp_dir, true)
+}
+
+/// [`atomic_write_in`] without the fsync: readers still see the old file or the new one, but a
+/// power cut may lose the write. For run data (params, tags, run and input metadata), which
+/// MLflow's own file store never syncs either: a train writes ~750 such files, and syncing
+/// each one was most of the tracking stage's time. The registry (model versions, aliases) and
+/// artifacts (model bundles) keep durable writes: an alias must never outlive its bundle.
+pub(crate) fn replace_in(target: &Path, data: &[u8], tmp_dir: &Path) -> Result<(), TrackingError> {
+    write_renamed(target, data, tmp_dir, false)
+}
+
+/// [`replace_in`] with the temp file next to the target.
+pub(crate) fn replace(target: &Path, data: &[u8]) -> Result<(), TrackingError> {
+    let dir = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    write_renamed(target, data, &dir, false)
+}
+
+fn write_renamed(
+    target: &Path,
+    data: &[u8],
+    tmp_dir: &Path,
+    durable: bool,
+) -> Result<(), TrackingError> {
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
     }
@@ -40,7 +67,9 @@ pub(crate) fn atomic_write_in(
             .open(&tmp)
             .map_err(|e| TrackingError::io(&tmp, e))?;
         f.write_all(data).map_err(|e| TrackingError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| TrackingError::io(&tmp, e))?;
+        if durable {
+            f.sync_all().map_err(|e| TrackingError::io(&tmp, e))?;
+        }
         fs::rename(&tmp, target).map_err(|e| TrackingError::io(target, e))
     })();
     if result.is_err() {

@@ -23,7 +23,9 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::filter::{Filter, OrderBy};
-use super::fsutil::{StoreLock, atomic_write, atomic_write_in, copy_tree_no_symlinks};
+use super::fsutil::{
+    StoreLock, atomic_write, atomic_write_in, copy_tree_no_symlinks, replace, replace_in,
+};
 use super::{
     ArtifactEntry, Batch, DatasetInput, Metric, ModelVersion, NewRun, Run, RunInfo, RunSearch,
     RunStatus, Tracker, TrackingError, now_ms, parse_runs_uri, safe_relative_path, validate_key,
@@ -263,7 +265,7 @@ impl LocalTracker {
     ) -> Result<(), TrackingError> {
         let target = run_dir.join(folder).join(key);
         // Temp file in the run folder, not in the key folder where it would read as a key.
-        atomic_write_in(&target, value.as_bytes(), run_dir)
+        replace_in(&target, value.as_bytes(), run_dir)
     }
 
     fn model_dir(&self, name: &str) -> Result<PathBuf, TrackingError> {
@@ -432,7 +434,7 @@ impl Tracker for LocalTracker {
             deleted_time: None,
         };
         // meta.yaml last: the run exists for readers only once it is complete.
-        atomic_write(&dir.join(META), &yaml(&meta)?)?;
+        replace(&dir.join(META), &yaml(&meta)?)?;
         Self::run_info(&meta)
     }
 
@@ -509,7 +511,7 @@ impl Tracker for LocalTracker {
                     source: input.source.clone(),
                     source_type: input.source_type.clone(),
                 };
-                atomic_write(&ds_dir.join(META), &yaml(&meta)?)?;
+                replace(&ds_dir.join(META), &yaml(&meta)?)?;
             }
             let in_id = hex::encode(&Sha256::digest(format!("{ds_id}{run_id}"))[..16]);
             let mut tags = BTreeMap::new();
@@ -523,7 +525,7 @@ impl Tracker for LocalTracker {
                 source_type: "DATASET".into(),
                 tags,
             };
-            atomic_write(&dir.join("inputs").join(in_id).join(META), &yaml(&meta)?)?;
+            replace(&dir.join("inputs").join(in_id).join(META), &yaml(&meta)?)?;
         }
         Ok(())
     }
@@ -581,7 +583,7 @@ impl Tracker for LocalTracker {
         let mut meta = self.read_run_meta(&dir)?;
         meta.status = status.code();
         meta.end_time = Some(end_time.unwrap_or_else(now_ms));
-        atomic_write(&dir.join(META), &yaml(&meta)?)
+        replace(&dir.join(META), &yaml(&meta)?)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Run, TrackingError> {
