@@ -242,7 +242,7 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
     let kd = ssm.k_diff;
     for (t, &yt) in y.iter().enumerate() {
         if reduce && t == kd {
-            return ArmaFilter::from_full(&f).run(y, exog, t, obs);
+            return ArmaFilter::from_full(&f).run(y, exog, t, obs, &mut NoRecord);
         }
         let d = if has_exog {
             ssm.obs_intercept(exog, t)
@@ -260,8 +260,25 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
     Some(())
 }
 
+/// Hook into [`ArmaFilter::run`] for the adjoint (reverse-mode) gradient in `grad`: it sees
+/// every step's innovation, the filtered first ARMA state and, while the covariance still
+/// moves (and once when it freezes), the predicted covariance whose first column is the gain.
+/// The plain likelihood passes [`NoRecord`], which compiles away.
+pub(crate) trait Recorder {
+    /// Step `t`: innovation `v`, filtered first ARMA state `a0`, predicted covariance `p`
+    /// (k×k) used for this step's gain, and whether it was frozen (steady) at this step.
+    fn step(&mut self, t: usize, v: f64, a0: f64, p: &[f64], steady: bool);
+}
+
+pub(crate) struct NoRecord;
+
+impl Recorder for NoRecord {
+    #[inline(always)]
+    fn step(&mut self, _: usize, _: f64, _: f64, _: &[f64], _: bool) {}
+}
+
 /// The ARMA block of the filter once the differencing states are known exactly.
-struct ArmaFilter<'a> {
+pub(crate) struct ArmaFilter<'a> {
     ssm: &'a Ssm,
     k: usize,
     /// Companion first column φ*_1..φ*_k (zero-padded).
@@ -278,7 +295,7 @@ struct ArmaFilter<'a> {
 }
 
 impl<'a> ArmaFilter<'a> {
-    fn from_full(f: &Filter<'a>) -> ArmaFilter<'a> {
+    pub(crate) fn from_full(f: &Filter<'a>) -> ArmaFilter<'a> {
         let ssm = f.ssm;
         let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
         let mut phi = vec![0.0; k];
@@ -304,12 +321,13 @@ impl<'a> ArmaFilter<'a> {
         }
     }
 
-    fn run<F: FnMut(usize, f64)>(
+    pub(crate) fn run<F: FnMut(usize, f64), R: Recorder>(
         mut self,
         y: &[f64],
         exog: &[&[f64]],
         t0: usize,
         mut obs: F,
+        rec: &mut R,
     ) -> Option<()> {
         let ssm = self.ssm;
         let k = self.k;
@@ -338,6 +356,7 @@ impl<'a> ArmaFilter<'a> {
             for i in 0..k {
                 self.a[i] += self.p[i * k] * kv;
             }
+            rec.step(t, v, self.a[0], &self.p, self.steady);
             if !self.steady {
                 for i in 0..k {
                     self.col0[i] = self.p[i * k];
