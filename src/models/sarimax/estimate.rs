@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::grad::{loglike_grad, param_grad};
+use super::grad::{Tape, param_grad};
 use super::kalman;
 use super::optim::{self, Objective, Settings};
 use super::spec::{Layout, SarimaxSpec};
@@ -289,6 +289,8 @@ pub fn fit_with(
         nobs: y.len() as f64,
         c: vec![0.0; l.n_params],
         gc: vec![0.0; l.n_params],
+        tape: Tape::default(),
+        taped: None,
     };
     let mut max_move = vec![f64::INFINITY; l.n_params];
     for v in &mut max_move[l.i_ar()..l.i_sigma2()] {
@@ -376,6 +378,10 @@ struct NegLoglike<'a> {
     /// Constrained parameters and their gradient (scratch).
     c: Vec<f64>,
     gc: Vec<f64>,
+    /// The last forward pass and the point and model it was run at: L-BFGS asks for the
+    /// gradient at the point its line search just accepted, so only the backward pass is left.
+    tape: Tape,
+    taped: Option<(Vec<f64>, Ssm)>,
 }
 
 impl Objective for NegLoglike<'_> {
@@ -385,7 +391,17 @@ impl Objective for NegLoglike<'_> {
         let llf = if self.spec.exact_diffuse {
             super::diffuse::loglike(&ssm, self.y, self.exog)
         } else {
-            kalman::loglike(&ssm, self.y, self.exog, self.l.k_diff)
+            // Same filter and arithmetic as `kalman::loglike`, recorded for the gradient.
+            match self.tape.forward(&ssm, self.y, self.exog) {
+                Some(llf) => {
+                    self.taped = Some((x.to_vec(), ssm));
+                    llf
+                }
+                None => {
+                    self.taped = None;
+                    f64::NAN
+                }
+            }
         };
         if llf.is_finite() {
             -llf / self.nobs
@@ -396,9 +412,13 @@ impl Objective for NegLoglike<'_> {
 
     fn gradient(&mut self, x: &[f64], fx: f64, g: &mut [f64], central: bool) -> bool {
         if !self.spec.exact_diffuse {
-            transform_params(self.l, x, &mut self.c);
-            let ssm = Ssm::new(self.spec, self.l, &self.c);
-            if let Some((_, sg)) = loglike_grad(&ssm, self.y, self.exog) {
+            if !matches!(&self.taped, Some((tx, _)) if tx.as_slice() == x) {
+                self.value(x);
+            }
+            if let Some((_, ssm)) = &self.taped
+                && let Some(sg) = self.tape.backward(ssm, self.y, self.exog)
+            {
+                transform_params(self.l, x, &mut self.c);
                 param_grad(self.l, &self.c, &sg, &mut self.gc);
                 transform_params_vjp(self.l, x, &self.gc, g);
                 g.iter_mut().for_each(|v| *v /= -self.nobs);

@@ -35,8 +35,11 @@ pub(crate) struct SsmGrad {
     pub beta: Vec<f64>,
 }
 
-/// What the ARMA-block filter's backward pass needs from its forward pass.
-struct Tape {
+/// A recorded forward pass: what the backward pass needs. Reusable across calls (the
+/// buffers keep their capacity), so an optimiser can record while evaluating f and run only
+/// the backward pass when it then asks for the gradient at the same point.
+#[derive(Debug, Default)]
+pub(crate) struct Tape {
     k: usize,
     v: Vec<f64>,
     /// Filtered first ARMA state (it multiplies φ* in the prediction).
@@ -46,6 +49,11 @@ struct Tape {
     moving: usize,
     /// First column of the frozen covariance once the filter is steady.
     frozen: Vec<f64>,
+    /// Burn-in: state mean and covariance before each update, flat.
+    snap_a: Vec<f64>,
+    snap_p: Vec<f64>,
+    /// Stationary covariance of the ARMA block (the initial P there).
+    sigma0: Vec<f64>,
 }
 
 impl Recorder for Tape {
@@ -71,50 +79,64 @@ fn trend_factor(pw: u32, t: usize) -> f64 {
 /// Log-likelihood (burn = d + D·s, as `kalman::loglike`) and its gradient. `None` when the
 /// filter cannot run (non-stationary AR part, innovation variance breaking down) or the data
 /// have missing values (callers fall back to finite differences).
+#[cfg(test)]
 pub(crate) fn loglike_grad(ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<(f64, SsmGrad)> {
-    if !y.iter().all(|v| v.is_finite()) {
-        return None;
+    let mut tape = Tape::default();
+    let llf = tape.forward(ssm, y, exog)?;
+    Some((llf, tape.backward(ssm, y, exog)?))
+}
+
+impl Tape {
+    /// Run the filter of `kalman::run` (same arithmetic, so the same log-likelihood to the
+    /// last bit) and record it. `None` where `kalman::loglike` would give NaN, or when `y`
+    /// has missing values (not covered by the backward pass).
+    pub(crate) fn forward(&mut self, ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<f64> {
+        let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
+        self.k = k;
+        self.v.clear();
+        self.a0.clear();
+        self.cols.clear();
+        self.moving = 0;
+        self.frozen.clear();
+        self.snap_a.clear();
+        self.snap_p.clear();
+        self.sigma0.clear();
+        if y.len() <= kd || !y.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let has_exog = !ssm.beta.is_empty();
+        let has_trend = ssm.has_trend();
+        let mut f = Filter::new(ssm)?;
+        f.steady_after = kd + 1;
+        self.sigma0
+            .extend((0..k * k).map(|e| f.p[(kd + e / k) * m + kd + e % k]));
+        for (t, &yt) in y.iter().enumerate().take(kd) {
+            self.snap_a.extend_from_slice(&f.a);
+            self.snap_p.extend_from_slice(&f.p);
+            let d = if has_exog {
+                ssm.obs_intercept(exog, t)
+            } else {
+                0.0
+            };
+            match f.update(yt, d) {
+                Ok(Some(_)) => {}
+                _ => return None,
+            }
+            f.predict(if has_trend { ssm.intercept(t) } else { 0.0 });
+        }
+        let mut llf = 0.0;
+        ArmaFilter::from_full(&f).run(y, exog, kd, |_, l| llf += l, self)?;
+        llf.is_finite().then_some(llf)
     }
+
+    /// The gradient of the log-likelihood recorded by the last [`Tape::forward`] on `ssm`.
+    pub(crate) fn backward(&self, ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<SsmGrad> {
     let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
     let n = y.len();
-    if n <= kd {
-        return None;
-    }
-    let has_exog = !ssm.beta.is_empty();
-    let has_trend = ssm.has_trend();
-    let mut f = Filter::new(ssm)?;
-    f.steady_after = kd + 1;
-    let sigma0: Vec<f64> = (0..k * k)
-        .map(|e| f.p[(kd + e / k) * m + kd + e % k])
-        .collect();
-    // ---- forward: burn-in on the full state (snapshots before each update) ----
-    let mut snaps: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(kd);
-    for (t, &yt) in y.iter().enumerate().take(kd) {
-        snaps.push((f.a.clone(), f.p.clone()));
-        let d = if has_exog {
-            ssm.obs_intercept(exog, t)
-        } else {
-            0.0
-        };
-        match f.update(yt, d) {
-            Ok(Some(_)) => {}
-            _ => return None,
-        }
-        f.predict(if has_trend { ssm.intercept(t) } else { 0.0 });
-    }
-    // ---- forward: the ARMA block, recorded ----
     let steps = n - kd;
-    let mut tape = Tape {
-        k,
-        v: Vec::with_capacity(steps),
-        a0: Vec::with_capacity(steps),
-        cols: Vec::new(),
-        moving: 0,
-        frozen: Vec::new(),
-    };
-    let mut llf = 0.0;
-    ArmaFilter::from_full(&f).run(y, exog, kd, |_, l| llf += l, &mut tape)?;
-
+    let tape = self;
+    let sigma0 = &self.sigma0;
+    let has_trend = ssm.has_trend();
     let mut g = SsmGrad {
         ar: vec![0.0; k],
         r: vec![0.0; k],
@@ -248,7 +270,7 @@ pub(crate) fn loglike_grad(ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<(f64
         pb[(kd + i) * m + kd..(kd + i) * m + kd + k].copy_from_slice(&pbar[i * k..(i + 1) * k]);
     }
     if kd > 0 {
-        burn_in_backward(ssm, y, exog, &snaps, &phi, &mut ab, &mut pb, &mut g);
+        burn_in_backward(ssm, y, exog, self, &phi, &mut ab, &mut pb, &mut g);
     }
 
     // ---- backward through the initialisation ----
@@ -298,10 +320,11 @@ pub(crate) fn loglike_grad(ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<(f64
         g.sigma2 += r[i] * xr;
         g.r[i] += 2.0 * s2 * xr;
     }
-    if !(llf.is_finite() && g.sigma2.is_finite() && g.ar.iter().all(|v| v.is_finite())) {
+    if !(g.sigma2.is_finite() && g.ar.iter().all(|v| v.is_finite())) {
         return None;
     }
-    Some((llf, g))
+    Some(g)
+    }
 }
 
 /// Adjoint of the burn-in steps of `kalman::run` (update then predict on the full state),
@@ -312,7 +335,7 @@ fn burn_in_backward(
     ssm: &Ssm,
     y: &[f64],
     exog: &[&[f64]],
-    snaps: &[(Vec<f64>, Vec<f64>)],
+    tape: &Tape,
     phi: &[f64],
     ab: &mut Vec<f64>,
     pb: &mut Vec<f64>,
@@ -331,7 +354,8 @@ fn burn_in_backward(
     let mut abu = vec![0.0; m];
     let mut q = vec![0.0; m];
     for t in (0..kd).rev() {
-        let (a, p) = &snaps[t];
+        let a = &tape.snap_a[t * m..(t + 1) * m];
+        let p = &tape.snap_p[t * m * m..(t + 1) * m * m];
         // Recompute the update: pz = P z, f = z'P z, v = y − d − z'a.
         for i in 0..m {
             pz[i] = z.iter().map(|&j| p[i * m + j]).sum();
