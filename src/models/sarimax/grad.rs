@@ -63,10 +63,10 @@ impl Recorder for Tape {
         self.a0.push(a0);
         let k = self.k;
         if !steady {
-            self.cols.extend((0..k).map(|i| p[i * k]));
+            self.cols.extend_from_slice(&p[..k]);
             self.moving += 1;
         } else if self.frozen.is_empty() {
-            self.frozen.extend((0..k).map(|i| p[i * k]));
+            self.frozen.extend_from_slice(&p[..k]);
         }
     }
 }
@@ -131,199 +131,202 @@ impl Tape {
 
     /// The gradient of the log-likelihood recorded by the last [`Tape::forward`] on `ssm`.
     pub(crate) fn backward(&self, ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<SsmGrad> {
-    let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
-    let n = y.len();
-    let steps = n - kd;
-    let tape = self;
-    let sigma0 = &self.sigma0;
-    let has_trend = ssm.has_trend();
-    let mut g = SsmGrad {
-        ar: vec![0.0; k],
-        r: vec![0.0; k],
-        sigma2: 0.0,
-        trend: vec![0.0; ssm.trend.len()],
-        beta: vec![0.0; ssm.beta.len()],
-    };
-    let mut phi = vec![0.0; k];
-    phi[..ssm.ar.len()].copy_from_slice(&ssm.ar);
-    let (r, s2) = (&ssm.r, ssm.sigma2);
-    let (ts, tc, tv) = (&ssm.t_start, &ssm.t_col, &ssm.t_val);
-
-    // ---- backward through the ARMA block ----
-    let mut abar = vec![0.0; k];
-    let mut pbar = vec![0.0; k * k];
-    let mut pbar_prev = vec![0.0; k * k];
-    let mut adbar = vec![0.0; kd];
-    let mut adbar_tmp = vec![0.0; kd];
-    let mut atil = vec![0.0; k];
-    let mut cbar = vec![0.0; k];
-    let zd = &ssm.z_idx[..ssm.z_idx.len() - 1];
-    for idx in (0..steps).rev() {
-        let t = kd + idx;
-        let moving = idx < tape.moving;
-        let c: &[f64] = if moving {
-            &tape.cols[idx * k..(idx + 1) * k]
-        } else {
-            &tape.frozen
+        let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
+        let n = y.len();
+        let steps = n - kd;
+        let tape = self;
+        let sigma0 = &self.sigma0;
+        let has_trend = ssm.has_trend();
+        let mut g = SsmGrad {
+            ar: vec![0.0; k],
+            r: vec![0.0; k],
+            sigma2: 0.0,
+            trend: vec![0.0; ssm.trend.len()],
+            beta: vec![0.0; ssm.beta.len()],
         };
-        let fv = c[0];
-        let v = tape.v[idx];
-        cbar.iter_mut().for_each(|x| *x = 0.0);
-        let mut fbar = 0.0;
-        if moving {
-            // P⁺[i][j] = P[i+1][j+1] − c_{i+1} c_{j+1} / F + σ² r_i r_j
-            let finv = 1.0 / fv;
-            let mut quad = 0.0;
-            let mut s2b = 0.0;
+        let mut phi = vec![0.0; k];
+        phi[..ssm.ar.len()].copy_from_slice(&ssm.ar);
+        let (r, s2) = (&ssm.r, ssm.sigma2);
+        let (ts, tc, tv) = (&ssm.t_start, &ssm.t_col, &ssm.t_val);
+
+        // ---- backward through the ARMA block ----
+        let mut abar = vec![0.0; k];
+        let mut pbar = vec![0.0; k * k];
+        let mut pbar_prev = vec![0.0; k * k];
+        let mut adbar = vec![0.0; kd];
+        let mut adbar_tmp = vec![0.0; kd];
+        let mut atil = vec![0.0; k];
+        let mut cbar = vec![0.0; k];
+        // Gain column shifted up by one (c_{j+1}, with c_k = 0).
+        let mut cs = vec![0.0; k];
+        let zd = &ssm.z_idx[..ssm.z_idx.len() - 1];
+        for idx in (0..steps).rev() {
+            let t = kd + idx;
+            let moving = idx < tape.moving;
+            let c: &[f64] = if moving {
+                &tape.cols[idx * k..(idx + 1) * k]
+            } else {
+                &tape.frozen
+            };
+            let fv = c[0];
+            let v = tape.v[idx];
+            cbar.iter_mut().for_each(|x| *x = 0.0);
+            let mut fbar = 0.0;
+            if moving {
+                // P⁺[i][j] = P[i+1][j+1] − c_{i+1} c_{j+1} / F + σ² r_i r_j
+                let finv = 1.0 / fv;
+                cs[..k - 1].copy_from_slice(&c[1..]);
+                let mut quad = 0.0;
+                let mut s2b = 0.0;
+                for i in 0..k {
+                    let row = &pbar[i * k..(i + 1) * k];
+                    let (mut qi, mut ui) = (0.0, 0.0);
+                    for ((p, cj), rj) in row.iter().zip(&cs).zip(r) {
+                        qi += p * cj;
+                        ui += p * rj;
+                    }
+                    if i + 1 < k {
+                        cbar[i + 1] -= 2.0 * qi * finv;
+                        quad += cs[i] * qi;
+                    }
+                    s2b += r[i] * ui;
+                    g.r[i] += 2.0 * s2 * ui;
+                }
+                fbar += quad * finv * finv;
+                g.sigma2 += s2b;
+                // P̄_t[i+1][j+1] = P̄_{t+1}[i][j]; row and column 0 get the gain terms below.
+                pbar_prev[..k].iter_mut().for_each(|x| *x = 0.0);
+                for i in 0..k - 1 {
+                    pbar_prev[(i + 1) * k] = 0.0;
+                    pbar_prev[(i + 1) * k + 1..(i + 2) * k]
+                        .copy_from_slice(&pbar[i * k..i * k + k - 1]);
+                }
+                std::mem::swap(&mut pbar, &mut pbar_prev);
+            }
+            // Prediction a⁺[i] = φ_i ã_0 + ã_{i+1} (+ trend on the first state).
+            if has_trend {
+                for (tb, &(pw, _)) in g.trend.iter_mut().zip(&ssm.trend) {
+                    *tb += abar[0] * trend_factor(pw, t);
+                }
+            }
+            let a0f = tape.a0[idx];
+            let mut at0 = 0.0;
             for i in 0..k {
-                let row = &pbar[i * k..(i + 1) * k];
-                let mut qi = 0.0;
-                let mut ui = 0.0;
-                for j in 0..k {
-                    let cj = if j + 1 < k { c[j + 1] } else { 0.0 };
-                    qi += row[j] * cj;
-                    ui += row[j] * r[j];
-                }
-                if i + 1 < k {
-                    cbar[i + 1] -= 2.0 * qi * finv;
-                    quad += c[i + 1] * qi;
-                }
-                s2b += r[i] * ui;
-                g.r[i] += 2.0 * s2 * ui;
+                g.ar[i] += abar[i] * a0f;
+                at0 += phi[i] * abar[i];
             }
-            fbar += quad * finv * finv;
-            g.sigma2 += s2b;
-            pbar_prev.iter_mut().for_each(|x| *x = 0.0);
-            for i in 0..k.saturating_sub(1) {
-                pbar_prev[(i + 1) * k + 1..(i + 2) * k].copy_from_slice(&pbar[i * k..i * k + k - 1]);
-            }
-            std::mem::swap(&mut pbar, &mut pbar_prev);
-        }
-        // Prediction a⁺[i] = φ_i ã_0 + ã_{i+1} (+ trend on the first state).
-        if has_trend {
-            for (tb, &(pw, _)) in g.trend.iter_mut().zip(&ssm.trend) {
-                *tb += abar[0] * trend_factor(pw, t);
-            }
-        }
-        let a0f = tape.a0[idx];
-        let mut at0 = 0.0;
-        for i in 0..k {
-            g.ar[i] += abar[i] * a0f;
-            at0 += phi[i] * abar[i];
-        }
-        atil[0] = at0;
-        atil[1..k].copy_from_slice(&abar[..k - 1]);
-        // Differencing states: a_d⁺ = T_d [a_d; w].
-        let mut wbar = 0.0;
-        if kd > 0 {
-            adbar_tmp.iter_mut().for_each(|x| *x = 0.0);
-            for (i, &gi) in adbar.iter().enumerate() {
-                if gi == 0.0 {
-                    continue;
-                }
-                for e in ts[i]..ts[i + 1] {
-                    if tc[e] < kd {
-                        adbar_tmp[tc[e]] += tv[e] * gi;
-                    } else {
-                        wbar += tv[e] * gi;
+            atil[0] = at0;
+            atil[1..k].copy_from_slice(&abar[..k - 1]);
+            // Differencing states: a_d⁺ = T_d [a_d; w].
+            let mut wbar = 0.0;
+            if kd > 0 {
+                adbar_tmp.iter_mut().for_each(|x| *x = 0.0);
+                for (i, &gi) in adbar.iter().enumerate() {
+                    if gi == 0.0 {
+                        continue;
+                    }
+                    for e in ts[i]..ts[i + 1] {
+                        if tc[e] < kd {
+                            adbar_tmp[tc[e]] += tv[e] * gi;
+                        } else {
+                            wbar += tv[e] * gi;
+                        }
                     }
                 }
+                std::mem::swap(&mut adbar, &mut adbar_tmp);
             }
-            std::mem::swap(&mut adbar, &mut adbar_tmp);
+            // Update ã = a + c · v/F.
+            let kv = v / fv;
+            let mut kvbar = 0.0;
+            for i in 0..k {
+                kvbar += atil[i] * c[i];
+                cbar[i] += atil[i] * kv;
+            }
+            abar.copy_from_slice(&atil);
+            let mut vbar = kvbar / fv;
+            fbar -= kvbar * kv / fv;
+            // ℓ = −½ (ln 2π + ln F + v²/F)
+            fbar += -0.5 * (1.0 / fv - kv * kv);
+            vbar -= kv;
+            // v = w − a_0, w = y − x'β − Σ differencing levels.
+            wbar += vbar;
+            abar[0] -= vbar;
+            for (bb, col) in g.beta.iter_mut().zip(exog) {
+                *bb -= wbar * col[t];
+            }
+            for &j in zd {
+                adbar[j] -= wbar;
+            }
+            // F = P[0][0], c = P[:,0].
+            pbar[0] += fbar + cbar[0];
+            for i in 1..k {
+                pbar[i * k] += 0.5 * cbar[i];
+                pbar[i] += 0.5 * cbar[i];
+            }
         }
-        // Update ã = a + c · v/F.
-        let kv = v / fv;
-        let mut kvbar = 0.0;
+
+        // ---- backward through the burn-in on the full state ----
+        let mut ab = vec![0.0; m];
+        ab[..kd].copy_from_slice(&adbar);
+        ab[kd..].copy_from_slice(&abar);
+        let mut pb = vec![0.0; m * m];
         for i in 0..k {
-            kvbar += atil[i] * c[i];
-            cbar[i] += atil[i] * kv;
+            pb[(kd + i) * m + kd..(kd + i) * m + kd + k].copy_from_slice(&pbar[i * k..(i + 1) * k]);
         }
-        abar.copy_from_slice(&atil);
-        let mut vbar = kvbar / fv;
-        fbar -= kvbar * kv / fv;
-        // ℓ = −½ (ln 2π + ln F + v²/F)
-        fbar += -0.5 * (1.0 / fv - kv * kv);
-        vbar -= kv;
-        // v = w − a_0, w = y − x'β − Σ differencing levels.
-        wbar += vbar;
-        abar[0] -= vbar;
-        for (bb, col) in g.beta.iter_mut().zip(exog) {
-            *bb -= wbar * col[t];
+        if kd > 0 {
+            burn_in_backward(ssm, y, exog, self, &phi, &mut ab, &mut pb, &mut g);
         }
-        for &j in zd {
-            adbar[j] -= wbar;
-        }
-        // F = P[0][0], c = P[:,0].
-        pbar[0] += fbar + cbar[0];
+
+        // ---- backward through the initialisation ----
+        // Stationary mean of the ARMA block: x0 = c0 / (1 − Σφ), a_i = x0 Σ_{j≥i} φ_j.
+        let c0 = ssm.intercept(0);
+        let sum: f64 = ssm.ar.iter().sum();
+        let den = 1.0 - sum;
+        let x0 = c0 / den;
+        let mut x0bar = ab[kd];
         for i in 1..k {
-            pbar[i * k] += 0.5 * cbar[i];
-            pbar[i] += 0.5 * cbar[i];
+            let tail: f64 = ssm.ar.iter().skip(i).sum();
+            x0bar += ab[kd + i] * tail;
+            for j in i..ssm.ar.len() {
+                g.ar[j] += ab[kd + i] * x0;
+            }
         }
-    }
-
-    // ---- backward through the burn-in on the full state ----
-    let mut ab = vec![0.0; m];
-    ab[..kd].copy_from_slice(&adbar);
-    ab[kd..].copy_from_slice(&abar);
-    let mut pb = vec![0.0; m * m];
-    for i in 0..k {
-        pb[(kd + i) * m + kd..(kd + i) * m + kd + k].copy_from_slice(&pbar[i * k..(i + 1) * k]);
-    }
-    if kd > 0 {
-        burn_in_backward(ssm, y, exog, self, &phi, &mut ab, &mut pb, &mut g);
-    }
-
-    // ---- backward through the initialisation ----
-    // Stationary mean of the ARMA block: x0 = c0 / (1 − Σφ), a_i = x0 Σ_{j≥i} φ_j.
-    let c0 = ssm.intercept(0);
-    let sum: f64 = ssm.ar.iter().sum();
-    let den = 1.0 - sum;
-    let x0 = c0 / den;
-    let mut x0bar = ab[kd];
-    for i in 1..k {
-        let tail: f64 = ssm.ar.iter().skip(i).sum();
-        x0bar += ab[kd + i] * tail;
-        for j in i..ssm.ar.len() {
-            g.ar[j] += ab[kd + i] * x0;
+        for j in 0..ssm.ar.len() {
+            g.ar[j] += x0bar * c0 / (den * den);
         }
-    }
-    for j in 0..ssm.ar.len() {
-        g.ar[j] += x0bar * c0 / (den * den);
-    }
-    for tb in &mut g.trend {
-        *tb += x0bar / den;
-    }
-    // Stationary covariance Σ = T Σ T' + σ² r r': with X the solution of the adjoint
-    // equation X = T' X T + Σ̄, T̄ = 2 X T Σ and (σ² r r')‾ = X.
-    let mut sbar = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            sbar[i * k + j] =
-                0.5 * (pb[(kd + i) * m + kd + j] + pb[(kd + j) * m + kd + i]);
+        for tb in &mut g.trend {
+            *tb += x0bar / den;
         }
-    }
-    let mut tt = vec![0.0; k * k];
-    for i in 0..k {
-        tt[i] = phi[i]; // T' has φ in its first row
-        if i + 1 < k {
-            tt[(i + 1) * k + i] = 1.0;
+        // Stationary covariance Σ = T Σ T' + σ² r r': with X the solution of the adjoint
+        // equation X = T' X T + Σ̄, T̄ = 2 X T Σ and (σ² r r')‾ = X.
+        let mut sbar = vec![0.0; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                sbar[i * k + j] = 0.5 * (pb[(kd + i) * m + kd + j] + pb[(kd + j) * m + kd + i]);
+            }
         }
-    }
-    let x = lyapunov_doubling(tt, sbar, k)?;
-    let w: Vec<f64> = (0..k)
-        .map(|j| phi[j] * sigma0[0] + if j + 1 < k { sigma0[(j + 1) * k] } else { 0.0 })
-        .collect();
-    for i in 0..k {
-        let row = &x[i * k..(i + 1) * k];
-        g.ar[i] += 2.0 * row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
-        let xr: f64 = row.iter().zip(r).map(|(a, b)| a * b).sum();
-        g.sigma2 += r[i] * xr;
-        g.r[i] += 2.0 * s2 * xr;
-    }
-    if !(g.sigma2.is_finite() && g.ar.iter().all(|v| v.is_finite())) {
-        return None;
-    }
-    Some(g)
+        let mut tt = vec![0.0; k * k];
+        for i in 0..k {
+            tt[i] = phi[i]; // T' has φ in its first row
+            if i + 1 < k {
+                tt[(i + 1) * k + i] = 1.0;
+            }
+        }
+        let x = lyapunov_doubling(tt, sbar, k)?;
+        let w: Vec<f64> = (0..k)
+            .map(|j| phi[j] * sigma0[0] + if j + 1 < k { sigma0[(j + 1) * k] } else { 0.0 })
+            .collect();
+        for i in 0..k {
+            let row = &x[i * k..(i + 1) * k];
+            g.ar[i] += 2.0 * row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+            let xr: f64 = row.iter().zip(r).map(|(a, b)| a * b).sum();
+            g.sigma2 += r[i] * xr;
+            g.r[i] += 2.0 * s2 * xr;
+        }
+        if !(g.sigma2.is_finite() && g.ar.iter().all(|v| v.is_finite())) {
+            return None;
+        }
+        Some(g)
     }
 }
 
@@ -514,7 +517,9 @@ mod tests {
         // Deterministic pseudo-random ARMA-ish data with a weekly pattern and a regressor.
         let mut s = 12345u64;
         let mut e = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
         };
         let x: Vec<f64> = (0..n).map(|t| (t as f64 * 0.3).sin() + e()).collect();
@@ -529,7 +534,11 @@ mod tests {
 
     fn check(spec: SarimaxSpec, params: &[f64]) {
         let (y, x) = series(160);
-        let exog: Vec<&[f64]> = if spec.exog.is_empty() { vec![] } else { vec![&x] };
+        let exog: Vec<&[f64]> = if spec.exog.is_empty() {
+            vec![]
+        } else {
+            vec![&x]
+        };
         let l = Layout::new(&spec);
         let ssm = Ssm::new(&spec, &l, params);
         let (llf, sg) = loglike_grad(&ssm, &y, &exog).expect("gradient");
@@ -555,8 +564,14 @@ mod tests {
 
     #[test]
     fn adjoint_matches_differences() {
-        check(SarimaxSpec::arima(2, 0, 1, Trend::C), &[3.0, 0.5, 0.2, 0.3, 0.4]);
-        check(SarimaxSpec::arima(1, 1, 1, Trend::T), &[0.01, 0.4, -0.3, 0.5]);
+        check(
+            SarimaxSpec::arima(2, 0, 1, Trend::C),
+            &[3.0, 0.5, 0.2, 0.3, 0.4],
+        );
+        check(
+            SarimaxSpec::arima(1, 1, 1, Trend::T),
+            &[0.01, 0.4, -0.3, 0.5],
+        );
         check(SarimaxSpec::arima(0, 2, 2, Trend::N), &[-0.5, 0.1, 0.7]);
         let mut s = SarimaxSpec::arima(1, 0, 1, Trend::Ct);
         s.seasonal = (1, 1, 1, 4);
