@@ -300,6 +300,7 @@ pub fn fit_with(
         maxiter: opts.maxiter,
         pgtol: opts.pgtol,
         max_move,
+        arma: l.i_ar()..l.i_sigma2(),
         ..Settings::default()
     };
     let mut out = optim::minimize_obj(&mut objective, &x0, &settings);
@@ -307,7 +308,9 @@ pub fn fit_with(
     // MA root on the unit circle, often an AR/MA cancellation), may be a boundary trap:
     // try once more from white-noise ARMA start values and keep the better optimum.
     let arma = l.i_ar()..l.i_sigma2();
-    let on_boundary = out.x[arma.clone()].iter().any(|v| v.abs() > 22.0);
+    let on_boundary = out.x[arma.clone()]
+        .iter()
+        .any(|v| v.abs() > optim::BOUNDARY_X);
     if (!out.converged || on_boundary) && !arma.is_empty() && opts.start.is_none() {
         let mut x1 = x0.clone();
         x1[arma].iter_mut().for_each(|v| *v = 0.0);

@@ -11,6 +11,11 @@
 const CENTRAL_BELOW: f64 = 1e-3;
 const WINDOW: usize = 10;
 const STALL: f64 = 1e-9;
+/// Past this |x| a transformed AR/MA coordinate has a partial autocorrelation beyond ±0.999:
+/// a root on the unit circle for all practical purposes.
+pub(crate) const BOUNDARY_X: f64 = 22.0;
+/// Looser stall test while creeping along that boundary (see `minimize_obj`).
+const BOUNDARY_STALL: f64 = 1e-5;
 
 /// Why the minimiser stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +39,8 @@ pub(crate) struct Settings {
     /// shoot the transformed AR/MA coefficients onto the stationarity boundary are where
     /// L-BFGS gets lost). Empty = no caps.
     pub max_move: Vec<f64>,
+    /// The transformed AR/MA coordinates, for the boundary stall test.
+    pub arma: std::ops::Range<usize>,
 }
 
 impl Default for Settings {
@@ -44,6 +51,7 @@ impl Default for Settings {
             ftol: 1e-13,
             memory: 10,
             max_move: Vec::new(),
+            arma: 0..0,
         }
     }
 }
@@ -287,6 +295,24 @@ pub(crate) fn minimize_obj<O: Objective>(obj: &mut O, x0: &[f64], st: &Settings)
         if recent.len() > WINDOW {
             recent.remove(0);
             let gain = (recent[0] - fx) / fx.abs().max(1.0);
+            // On the stationarity/invertibility boundary (typically an AR root and an MA root
+            // cancelling on the unit circle) the likelihood's supremum is at infinity in x and
+            // it keeps creeping up by ~1e-6 relative per WINDOW iterations for as long as one
+            // lets it: stop once that creep is below BOUNDARY_STALL.
+            let on_boundary = x[st.arma.clone()].iter().any(|v| v.abs() > BOUNDARY_X);
+            if on_boundary && gain <= BOUNDARY_STALL && central {
+                return Outcome {
+                    x,
+                    f: fx,
+                    iterations: iter,
+                    converged: true,
+                    message: format!(
+                        "on the stationarity/invertibility boundary (|partial autocorrelation| \
+                         > 0.999), objective improving by less than {BOUNDARY_STALL:e} \
+                         (relative) over {WINDOW} iterations"
+                    ),
+                };
+            }
             if gain <= STALL && central {
                 return Outcome {
                     x,
