@@ -340,8 +340,8 @@ fn burn_in_backward(
     exog: &[&[f64]],
     tape: &Tape,
     phi: &[f64],
-    ab: &mut Vec<f64>,
-    pb: &mut Vec<f64>,
+    ab: &mut [f64],
+    pb: &mut [f64],
     g: &mut SsmGrad,
 ) {
     let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
