@@ -466,7 +466,7 @@ pub(crate) fn param_grad(l: &Layout, params: &[f64], sg: &SsmGrad, out: &mut [f6
     let seas = |c: &[f64], sign: f64, lag: usize| -> f64 {
         if lag == 0 {
             1.0
-        } else if lag % s == 0 && lag / s <= c.len() {
+        } else if lag.is_multiple_of(s) && lag / s <= c.len() {
             sign * c[lag / s - 1]
         } else {
             0.0
