@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::grad::{Tape, param_grad};
 use super::kalman;
-use super::optim::{self, Settings};
+use super::optim::{self, Objective, Settings};
 use super::spec::{Layout, SarimaxSpec};
 use super::start::{difference, start_params};
 use super::statespace::Ssm;
-use super::transforms::{transform_params, untransform_params};
+use super::transforms::{transform_params, transform_params_vjp, untransform_params};
 use crate::models::ModelError;
 
 /// A fitted SARIMAX model: parameters by name and how the fit went.
@@ -279,22 +280,17 @@ pub fn fit_with(
         untransform_params(&l, &s, &mut x0)
             .ok_or_else(|| spec.numerical("start parameters cannot be transformed".into()))?;
     }
-    let nobs = y.len() as f64;
     let burn = l.k_diff;
-    let mut c = vec![0.0; l.n_params];
-    let objective = |x: &[f64]| -> f64 {
-        transform_params(&l, x, &mut c);
-        let ssm = Ssm::new(spec, &l, &c);
-        let llf = if spec.exact_diffuse {
-            super::diffuse::loglike(&ssm, y, exog)
-        } else {
-            kalman::loglike(&ssm, y, exog, burn)
-        };
-        if llf.is_finite() {
-            -llf / nobs
-        } else {
-            f64::INFINITY
-        }
+    let mut objective = NegLoglike {
+        spec,
+        l: &l,
+        y,
+        exog,
+        nobs: y.len() as f64,
+        c: vec![0.0; l.n_params],
+        gc: vec![0.0; l.n_params],
+        tape: Tape::default(),
+        taped: None,
     };
     let mut max_move = vec![f64::INFINITY; l.n_params];
     for v in &mut max_move[l.i_ar()..l.i_sigma2()] {
@@ -304,25 +300,27 @@ pub fn fit_with(
         maxiter: opts.maxiter,
         pgtol: opts.pgtol,
         max_move,
+        arma: l.i_ar()..l.i_sigma2(),
         ..Settings::default()
     };
-    let mut objective = objective;
-    let mut out = optim::minimize(&mut objective, &x0, &settings);
+    let mut out = optim::minimize_obj(&mut objective, &x0, &settings);
     // A fit that stalls, or ends with a partial autocorrelation at ±0.999 (an AR root or
     // MA root on the unit circle, often an AR/MA cancellation), may be a boundary trap:
     // try once more from white-noise ARMA start values and keep the better optimum.
     let arma = l.i_ar()..l.i_sigma2();
-    let on_boundary = out.x[arma.clone()].iter().any(|v| v.abs() > 22.0);
+    let on_boundary = out.x[arma.clone()]
+        .iter()
+        .any(|v| v.abs() > optim::BOUNDARY_X);
     if (!out.converged || on_boundary) && !arma.is_empty() && opts.start.is_none() {
         let mut x1 = x0.clone();
         x1[arma].iter_mut().for_each(|v| *v = 0.0);
-        let alt = optim::minimize(&mut objective, &x1, &settings);
+        let alt = optim::minimize_obj(&mut objective, &x1, &settings);
         if alt.f.is_finite() && (alt.f < out.f || !out.f.is_finite()) {
             let mut iterations = out.iterations + alt.iterations;
             out = alt;
             if !out.converged {
                 // The better run ran out of iterations: give it one more budget.
-                let more = optim::minimize(&mut objective, &out.x, &settings);
+                let more = optim::minimize_obj(&mut objective, &out.x, &settings);
                 iterations += more.iterations;
                 if more.f.is_finite() && more.f <= out.f {
                     out = more;
@@ -370,6 +368,71 @@ pub fn fit_with(
         iterations: out.iterations,
         message: out.message,
     })
+}
+
+/// The optimiser's objective: −llf/nobs over unconstrained parameters, with the exact
+/// adjoint gradient where the filter supports it (see `grad`).
+struct NegLoglike<'a> {
+    spec: &'a SarimaxSpec,
+    l: &'a Layout,
+    y: &'a [f64],
+    exog: &'a [&'a [f64]],
+    nobs: f64,
+    /// Constrained parameters and their gradient (scratch).
+    c: Vec<f64>,
+    gc: Vec<f64>,
+    /// The last forward pass and the point and model it was run at: L-BFGS asks for the
+    /// gradient at the point its line search just accepted, so only the backward pass is left.
+    tape: Tape,
+    taped: Option<(Vec<f64>, Ssm)>,
+}
+
+impl Objective for NegLoglike<'_> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        transform_params(self.l, x, &mut self.c);
+        let ssm = Ssm::new(self.spec, self.l, &self.c);
+        let llf = if self.spec.exact_diffuse {
+            super::diffuse::loglike(&ssm, self.y, self.exog)
+        } else {
+            // Same filter and arithmetic as `kalman::loglike`, recorded for the gradient.
+            match self.tape.forward(&ssm, self.y, self.exog) {
+                Some(llf) => {
+                    self.taped = Some((x.to_vec(), ssm));
+                    llf
+                }
+                None => {
+                    self.taped = None;
+                    f64::NAN
+                }
+            }
+        };
+        if llf.is_finite() {
+            -llf / self.nobs
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    fn gradient(&mut self, x: &[f64], fx: f64, g: &mut [f64], central: bool) -> bool {
+        if !self.spec.exact_diffuse {
+            if !matches!(&self.taped, Some((tx, _)) if tx.as_slice() == x) {
+                self.value(x);
+            }
+            if let Some((_, ssm)) = &self.taped
+                && let Some(sg) = self.tape.backward(ssm, self.y, self.exog)
+            {
+                transform_params(self.l, x, &mut self.c);
+                param_grad(self.l, &self.c, &sg, &mut self.gc);
+                transform_params_vjp(self.l, x, &self.gc, g);
+                g.iter_mut().for_each(|v| *v /= -self.nobs);
+                if g.iter().all(|v| v.is_finite()) {
+                    return true;
+                }
+            }
+        }
+        optim::fd_gradient(self, x, fx, g, central);
+        false
+    }
 }
 
 /// OPG covariance: inverse of Σ_t s_t s_t' with s_t the gradient of the t-th log-likelihood

@@ -242,7 +242,7 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
     let kd = ssm.k_diff;
     for (t, &yt) in y.iter().enumerate() {
         if reduce && t == kd {
-            return ArmaFilter::from_full(&f).run(y, exog, t, obs);
+            return ArmaFilter::from_full(&f).run(y, exog, t, obs, &mut NoRecord);
         }
         let d = if has_exog {
             ssm.obs_intercept(exog, t)
@@ -260,8 +260,26 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
     Some(())
 }
 
+/// Hook into [`ArmaFilter::run`] for the adjoint (reverse-mode) gradient in `grad`: it sees
+/// every step's innovation, the filtered first ARMA state and, while the covariance still
+/// moves (and once when it freezes), the predicted covariance whose first column is the gain.
+/// The plain likelihood passes [`NoRecord`], which compiles away.
+pub(crate) trait Recorder {
+    /// Step `t`: innovation `v`, filtered first ARMA state `a0`, predicted covariance `p`
+    /// (k×k, upper triangle valid; its first row is the gain column by symmetry) used for this
+    /// step's gain, and whether it was frozen (steady) at this step.
+    fn step(&mut self, t: usize, v: f64, a0: f64, p: &[f64], steady: bool);
+}
+
+pub(crate) struct NoRecord;
+
+impl Recorder for NoRecord {
+    #[inline(always)]
+    fn step(&mut self, _: usize, _: f64, _: f64, _: &[f64], _: bool) {}
+}
+
 /// The ARMA block of the filter once the differencing states are known exactly.
-struct ArmaFilter<'a> {
+pub(crate) struct ArmaFilter<'a> {
     ssm: &'a Ssm,
     k: usize,
     /// Companion first column φ*_1..φ*_k (zero-padded).
@@ -278,7 +296,7 @@ struct ArmaFilter<'a> {
 }
 
 impl<'a> ArmaFilter<'a> {
-    fn from_full(f: &Filter<'a>) -> ArmaFilter<'a> {
+    pub(crate) fn from_full(f: &Filter<'a>) -> ArmaFilter<'a> {
         let ssm = f.ssm;
         let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
         let mut phi = vec![0.0; k];
@@ -304,12 +322,13 @@ impl<'a> ArmaFilter<'a> {
         }
     }
 
-    fn run<F: FnMut(usize, f64)>(
+    pub(crate) fn run<F: FnMut(usize, f64), R: Recorder>(
         mut self,
         y: &[f64],
         exog: &[&[f64]],
         t0: usize,
         mut obs: F,
+        rec: &mut R,
     ) -> Option<()> {
         let ssm = self.ssm;
         let k = self.k;
@@ -335,12 +354,14 @@ impl<'a> ArmaFilter<'a> {
             obs(t, Innovation { v, f }.loglike());
             // Update: gain P[:,0]/F.
             let kv = v / f;
+            // P is kept as its upper triangle: column 0 is read as row 0.
             for i in 0..k {
-                self.a[i] += self.p[i * k] * kv;
+                self.a[i] += self.p[i] * kv;
             }
+            rec.step(t, v, self.a[0], &self.p, self.steady);
             if !self.steady {
                 for i in 0..k {
-                    self.col0[i] = self.p[i * k];
+                    self.col0[i] = self.p[i];
                 }
                 self.col0[k] = 0.0;
             }
@@ -373,33 +394,39 @@ impl<'a> ArmaFilter<'a> {
             // the filtered covariance has a zero first row and column and the companion's
             // first column (φ*) drops out of T P T':
             //   P⁺[i][j] = P[i+1][j+1] − c_{i+1} c_{j+1} / F + σ² r_i r_j,   c = P[:,0].
-            // In place: row i reads only row i+1 at columns > i, and the mirrored writes go to
-            // columns ≤ i, so nothing is read after being overwritten.
+            // In place on the upper triangle: row i reads only row i+1 at columns > i, which is
+            // not yet overwritten (the lower triangle is never read, so it is not kept).
             let finv = 1.0 / f;
+            let r = &ssm.r;
             for i in 0..k {
                 let ci = self.col0[i + 1] * finv;
-                let ri = s2 * ssm.r[i];
-                for j in i..k {
-                    let below = if j + 1 < k {
-                        self.p[(i + 1) * k + j + 1]
-                    } else {
-                        0.0
-                    };
-                    let v = below - ci * self.col0[j + 1] + ri * ssm.r[j];
-                    self.p[i * k + j] = v;
-                    self.p[j * k + i] = v;
+                let ri = s2 * r[i];
+                let (head, tail) = self.p.split_at_mut((i + 1) * k);
+                let row = &mut head[i * k + i..];
+                let cj = &self.col0[i + 1..k + 1];
+                let rj = &r[i..k];
+                // Columns i..k-1 read the row below at i+1..k; the last column reads 0.
+                let below = if i + 1 < k { &tail[i + 1..k] } else { &[][..] };
+                let nb = below.len();
+                for (((x, b), c), rr) in row[..nb].iter_mut().zip(below).zip(cj).zip(rj) {
+                    *x = b - ci * c + ri * rr;
                 }
+                row[nb] = 0.0 - ci * cj[nb] + ri * rj[nb];
             }
             // Cheap test first: F must have settled before the whole matrix is compared.
             let fnew = self.p[0];
             let settled = (fnew - self.f_prev).abs() <= STEADY_TOL * fnew;
             self.f_prev = fnew;
             if settled && t > t0 {
+                // Upper triangle only (the same maxima as the full symmetric matrix).
                 let mut diff = 0.0f64;
                 let mut scale = 0.0f64;
-                for (a, b) in self.p.iter().zip(&self.p_prev) {
-                    diff = diff.max((a - b).abs());
-                    scale = scale.max(a.abs());
+                for i in 0..k {
+                    let r = i * k + i..(i + 1) * k;
+                    for (a, b) in self.p[r.clone()].iter().zip(&self.p_prev[r]) {
+                        diff = diff.max((a - b).abs());
+                        scale = scale.max(a.abs());
+                    }
                 }
                 self.steady = diff <= STEADY_TOL * scale;
             }

@@ -8,7 +8,7 @@
 //!
 //! Seams: [`spec`] (orders, names) → `transforms` (Monahan/Jones) → `statespace` (Harvey
 //! matrices, initialisation) → `kalman` / `diffuse` (likelihood) → `start` (OLS + CSS start
-//! values) → `optim` (L-BFGS) → [`estimate`] (fit, std errors, criteria) → [`forecast`].
+//! values) → `grad` (adjoint gradient) → `optim` (L-BFGS) → [`estimate`] (fit, std errors, criteria) → [`forecast`].
 
 // Checks are written `!(x > 0.0)` on purpose throughout: NaN must fail them.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -17,6 +17,7 @@ mod diffuse;
 pub mod estimate;
 pub mod family;
 pub mod forecast;
+mod grad;
 mod kalman;
 mod optim;
 pub mod spec;

@@ -1,4 +1,5 @@
-//! A small L-BFGS minimiser (m = 10) with central finite-difference gradients.
+//! A small L-BFGS minimiser (m = 10). The gradient comes from the [`Objective`]: exact where
+//! the caller has one (the Kalman adjoint in `grad`), else finite differences.
 //!
 //! Written here rather than using argmin's `LBFGS`: the objective is +∞/NaN outside the
 //! region where the filter can run (e.g. an innovation variance breaking down), argmin's
@@ -10,6 +11,11 @@
 const CENTRAL_BELOW: f64 = 1e-3;
 const WINDOW: usize = 10;
 const STALL: f64 = 1e-9;
+/// Past this |x| a transformed AR/MA coordinate has a partial autocorrelation beyond ±0.999:
+/// a root on the unit circle for all practical purposes.
+pub(crate) const BOUNDARY_X: f64 = 22.0;
+/// Looser stall test while creeping along that boundary (see `minimize_obj`).
+const BOUNDARY_STALL: f64 = 1e-5;
 
 /// Why the minimiser stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +39,8 @@ pub(crate) struct Settings {
     /// shoot the transformed AR/MA coefficients onto the stationarity boundary are where
     /// L-BFGS gets lost). Empty = no caps.
     pub max_move: Vec<f64>,
+    /// The transformed AR/MA coordinates, for the boundary stall test.
+    pub arma: std::ops::Range<usize>,
 }
 
 impl Default for Settings {
@@ -43,20 +51,45 @@ impl Default for Settings {
             ftol: 1e-13,
             memory: 10,
             max_move: Vec::new(),
+            arma: 0..0,
         }
+    }
+}
+
+/// What [`minimize_obj`] minimises.
+pub(crate) trait Objective {
+    /// f(x); +∞ or NaN where it cannot be evaluated.
+    fn value(&mut self, x: &[f64]) -> f64;
+    /// Gradient at `x` (with `fx` = f(x)) into `g`; returns true when it is exact. The default
+    /// is [`fd_gradient`] (`central` asks for central differences) and returns false.
+    fn gradient(&mut self, x: &[f64], fx: f64, g: &mut [f64], central: bool) -> bool {
+        fd_gradient(self, x, fx, g, central);
+        false
+    }
+}
+
+/// A plain closure, with finite-difference gradients.
+#[cfg(test)]
+struct Fd<F>(F);
+
+#[cfg(test)]
+impl<F: FnMut(&[f64]) -> f64> Objective for Fd<F> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        (self.0)(x)
     }
 }
 
 /// Finite-difference gradient: forward differences (k evaluations) while far from the
 /// optimum, central (2k, accurate to ~1e-10) once the gradient is small. Falls back to a
 /// one-sided difference where one side is not finite (near the edge of the feasible region).
-pub(crate) fn gradient<F: FnMut(&[f64]) -> f64>(
-    f: &mut F,
+pub(crate) fn fd_gradient<O: Objective + ?Sized>(
+    obj: &mut O,
     x: &[f64],
     fx: f64,
     g: &mut [f64],
     central: bool,
 ) {
+    let mut f = |x: &[f64]| obj.value(x);
     let mut xx = x.to_vec();
     for i in 0..x.len() {
         if !central {
@@ -88,10 +121,16 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Settings) -> Outcome {
+/// Minimise a closure with finite-difference gradients.
+#[cfg(test)]
+pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], st: &Settings) -> Outcome {
+    minimize_obj(&mut Fd(f), x0, st)
+}
+
+pub(crate) fn minimize_obj<O: Objective>(obj: &mut O, x0: &[f64], st: &Settings) -> Outcome {
     let n = x0.len();
     let mut x = x0.to_vec();
-    let mut fx = f(&x);
+    let mut fx = obj.value(&x);
     if !fx.is_finite() {
         return Outcome {
             x,
@@ -102,10 +141,12 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
         };
     }
     let mut g = vec![0.0; n];
-    gradient(&mut f, &x, fx, &mut g, false);
-    let mut central = g.iter().all(|v| v.abs() < CENTRAL_BELOW);
-    if central {
-        gradient(&mut f, &x, fx, &mut g, true);
+    // With an exact gradient there is no difference noise to switch away from: `central`
+    // (the gradient is accurate enough for the fine stopping rules) holds from the start.
+    let exact = obj.gradient(&x, fx, &mut g, false);
+    let mut central = exact || g.iter().all(|v| v.abs() < CENTRAL_BELOW);
+    if central && !exact {
+        obj.gradient(&x, fx, &mut g, true);
     }
     // Objective values of the last iterations, for the stalled-progress test.
     let mut recent: Vec<f64> = Vec::with_capacity(WINDOW + 1);
@@ -122,7 +163,7 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
         if !central && gmax < CENTRAL_BELOW {
             // Close enough that forward-difference noise matters: switch for good.
             central = true;
-            gradient(&mut f, &x, fx, &mut g, true);
+            obj.gradient(&x, fx, &mut g, true);
             continue;
         }
         if gmax <= st.pgtol {
@@ -198,7 +239,7 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
             for j in 0..n {
                 xn[j] = x[j] + step * dir[j];
             }
-            fnew = f(&xn);
+            fnew = obj.value(&xn);
             if fnew.is_finite() && fnew <= fx + 1e-4 * step * slope {
                 accepted = true;
                 break;
@@ -216,7 +257,7 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
                 message: format!("line search found no decrease (max |gradient| {gmax:.3e})"),
             };
         }
-        gradient(&mut f, &xn, fnew, &mut gn, central);
+        obj.gradient(&xn, fnew, &mut gn, central);
         let mut s = vec![0.0; n];
         let mut yv = vec![0.0; n];
         for j in 0..n {
@@ -254,6 +295,24 @@ pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], st: &Setti
         if recent.len() > WINDOW {
             recent.remove(0);
             let gain = (recent[0] - fx) / fx.abs().max(1.0);
+            // On the stationarity/invertibility boundary (typically an AR root and an MA root
+            // cancelling on the unit circle) the likelihood's supremum is at infinity in x and
+            // it keeps creeping up by ~1e-6 relative per WINDOW iterations for as long as one
+            // lets it: stop once that creep is below BOUNDARY_STALL.
+            let on_boundary = x[st.arma.clone()].iter().any(|v| v.abs() > BOUNDARY_X);
+            if on_boundary && gain <= BOUNDARY_STALL && central {
+                return Outcome {
+                    x,
+                    f: fx,
+                    iterations: iter,
+                    converged: true,
+                    message: format!(
+                        "on the stationarity/invertibility boundary (|partial autocorrelation| \
+                         > 0.999), objective improving by less than {BOUNDARY_STALL:e} \
+                         (relative) over {WINDOW} iterations"
+                    ),
+                };
+            }
             if gain <= STALL && central {
                 return Outcome {
                     x,

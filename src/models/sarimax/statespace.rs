@@ -244,42 +244,55 @@ impl Ssm {
                 s[i * n + j] = self.sigma2 * self.r[i] * self.r[j];
             }
         }
-        let mut tmp = vec![0.0; n * n];
-        let mut tmp2 = vec![0.0; n * n];
-        for _ in 0..200 {
-            let amax = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            if amax == 0.0 {
-                return Some(s);
-            }
-            // tmp = A S
-            matmul(&a, &s, &mut tmp, n);
-            // tmp2 = (A S) A'
-            matmul_bt(&tmp, &a, &mut tmp2, n);
-            let smax = s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let mut inc = 0.0f64;
-            for i in 0..n * n {
-                s[i] += tmp2[i];
-                inc = inc.max(tmp2[i].abs());
-            }
-            if !inc.is_finite() {
-                return None;
-            }
-            matmul(&a, &a.clone(), &mut tmp, n);
-            a.copy_from_slice(&tmp);
-            if inc <= 1e-18 * smax {
-                // Symmetrise away rounding.
-                for i in 0..n {
-                    for j in 0..i {
-                        let v = 0.5 * (s[i * n + j] + s[j * n + i]);
-                        s[i * n + j] = v;
-                        s[j * n + i] = v;
-                    }
-                }
-                return Some(s);
+        lyapunov_doubling(a, s, n)
+    }
+}
+
+/// Solve X = A X A' + S (n×n, row-major, S symmetric) by doubling: X = Σ_k A^k S A'^k,
+/// squaring A each round. Also solves the adjoint equation of the stationary covariance
+/// (A = T') in `grad`. A starts as a companion matrix and its first powers are mostly zeros,
+/// so both products skip zero entries of A: A S A' is formed as A (A S)' (S symmetric).
+pub(crate) fn lyapunov_doubling(mut a: Vec<f64>, mut s: Vec<f64>, n: usize) -> Option<Vec<f64>> {
+    let mut tmp = vec![0.0; n * n];
+    let mut tmp_t = vec![0.0; n * n];
+    let mut tmp2 = vec![0.0; n * n];
+    for _ in 0..200 {
+        let amax = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if amax == 0.0 {
+            return Some(s);
+        }
+        // tmp = A S, tmp2 = A (A S)' = A S A'
+        matmul(&a, &s, &mut tmp, n);
+        for i in 0..n {
+            for j in 0..n {
+                tmp_t[j * n + i] = tmp[i * n + j];
             }
         }
-        None
+        matmul(&a, &tmp_t, &mut tmp2, n);
+        let smax = s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let mut inc = 0.0f64;
+        for i in 0..n * n {
+            s[i] += tmp2[i];
+            inc = inc.max(tmp2[i].abs());
+        }
+        if !inc.is_finite() {
+            return None;
+        }
+        matmul(&a, &a, &mut tmp, n);
+        std::mem::swap(&mut a, &mut tmp);
+        if inc <= 1e-18 * smax {
+            // Symmetrise away rounding.
+            for i in 0..n {
+                for j in 0..i {
+                    let v = 0.5 * (s[i * n + j] + s[j * n + i]);
+                    s[i * n + j] = v;
+                    s[j * n + i] = v;
+                }
+            }
+            return Some(s);
+        }
     }
+    None
 }
 
 impl Ssm {
@@ -345,18 +358,6 @@ fn matmul(a: &[f64], b: &[f64], out: &mut [f64], n: usize) {
             for j in 0..n {
                 out[i * n + j] += aik * b[k * n + j];
             }
-        }
-    }
-}
-
-fn matmul_bt(a: &[f64], b: &[f64], out: &mut [f64], n: usize) {
-    for i in 0..n {
-        for j in 0..n {
-            let mut acc = 0.0;
-            for k in 0..n {
-                acc += a[i * n + k] * b[j * n + k];
-            }
-            out[i * n + j] = acc;
         }
     }
 }

@@ -24,6 +24,61 @@ pub(crate) fn constrain_stationary(x: &[f64], out: &mut [f64]) {
     }
 }
 
+/// Vector–Jacobian product of [`constrain_stationary`]: `gx = J(x)' · gout`. Tangents are
+/// pushed through the same Durbin–Levinson recursion one input direction at a time (n ≤ a few,
+/// so O(n³) is nothing next to one filter pass).
+pub(crate) fn constrain_stationary_vjp(x: &[f64], gout: &[f64], gx: &mut [f64]) {
+    let n = x.len();
+    if n == 0 {
+        return;
+    }
+    let mut y = vec![0.0; n * n];
+    let mut dy = vec![0.0; n * n];
+    let r: Vec<f64> = x.iter().map(|v| v / (1.0 + v * v).sqrt()).collect();
+    for k in 0..n {
+        for i in 0..k {
+            y[k * n + i] = y[(k - 1) * n + i] + r[k] * y[(k - 1) * n + (k - i - 1)];
+        }
+        y[k * n + k] = r[k];
+    }
+    for d in 0..n {
+        // dr_k/dx_d = δ_kd (1 + x²)^(-3/2)
+        let drd = (1.0 + x[d] * x[d]).powf(-1.5);
+        dy.iter_mut().for_each(|v| *v = 0.0);
+        for k in 0..n {
+            let dr = if k == d { drd } else { 0.0 };
+            for i in 0..k {
+                let prev = y[(k - 1) * n + (k - i - 1)];
+                let dprev = dy[(k - 1) * n + (k - i - 1)];
+                dy[k * n + i] = dy[(k - 1) * n + i] + dr * prev + r[k] * dprev;
+            }
+            dy[k * n + k] = dr;
+        }
+        gx[d] = -(0..n).map(|i| gout[i] * dy[(n - 1) * n + i]).sum::<f64>();
+    }
+}
+
+/// Vector–Jacobian product of [`transform_params`]: gradient in the unconstrained
+/// parameters `x` from the gradient `gc` in the constrained ones.
+pub(crate) fn transform_params_vjp(l: &Layout, x: &[f64], gc: &[f64], gx: &mut [f64]) {
+    gx[..l.i_ar()].copy_from_slice(&gc[..l.i_ar()]);
+    let blocks = [
+        (l.i_ar(), l.p, false),
+        (l.i_ma(), l.q, true),
+        (l.i_sar(), l.sp, false),
+        (l.i_sma(), l.sq, true),
+    ];
+    for (start, len, is_ma) in blocks {
+        let r = start..start + len;
+        constrain_stationary_vjp(&x[r.clone()], &gc[r.clone()], &mut gx[r.clone()]);
+        if is_ma {
+            gx[r].iter_mut().for_each(|v| *v = -*v);
+        }
+    }
+    let i = l.i_sigma2();
+    gx[i] = 2.0 * x[i] * gc[i];
+}
+
 /// Inverse of [`constrain_stationary`]. Returns `None` when `phi` is not stationary (a
 /// partial autocorrelation reaches ±1), which doubles as the stationarity test.
 pub(crate) fn unconstrain_stationary(phi: &[f64], out: &mut [f64]) -> Option<()> {
@@ -160,6 +215,25 @@ mod tests {
         let r2 = -0.3 / (1.09f64).sqrt();
         assert!((phi[0] + (r1 + r2 * r1)).abs() < 1e-15);
         assert!((phi[1] + r2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn vjp_matches_differences() {
+        let x = [0.7, -1.3, 0.4];
+        let gout = [0.3, -2.0, 1.1];
+        let mut gx = [0.0; 3];
+        constrain_stationary_vjp(&x, &gout, &mut gx);
+        for d in 0..3 {
+            let h = 1e-6;
+            let (mut xp, mut xm) = (x, x);
+            xp[d] += h;
+            xm[d] -= h;
+            let (mut op, mut om) = ([0.0; 3], [0.0; 3]);
+            constrain_stationary(&xp, &mut op);
+            constrain_stationary(&xm, &mut om);
+            let fd: f64 = (0..3).map(|i| gout[i] * (op[i] - om[i]) / (2.0 * h)).sum();
+            assert!((fd - gx[d]).abs() < 1e-8, "{d}: {fd} vs {}", gx[d]);
+        }
     }
 
     #[test]
