@@ -48,8 +48,9 @@ fn run_statuses(root: &Path) -> Vec<String> {
 
 #[test]
 fn ctrl_c_marks_runs_killed() {
-    // MSTL re-estimates at every origin: slow enough to be interrupted mid-train.
-    let p = project("mstl", "mlruns");
+    // The exog forecasts (for SARIMAX) and MSTL re-estimate at every origin: a train slow
+    // enough (over a second) to be interrupted mid-way.
+    let p = project("sarimax, mstl", "mlruns");
     let child = Command::new(env!("CARGO_BIN_EXE_adsales"))
         .args(["-q", "train", "--config", "config.yaml"])
         .current_dir(p.dir.path())

@@ -37,8 +37,9 @@ fn server_killed_mid_train_fails_cleanly() {
             .status();
     };
 
-    // MSTL re-estimates at every origin: train is still running when the server goes away.
-    let p = Project::bundled(&config_text("seasonal_naive, mstl", &uri));
+    // The exog forecasts (for SARIMAX) and MSTL re-estimate at every origin: train is still
+    // running (over a second) when the server goes away.
+    let p = Project::bundled(&config_text("seasonal_naive, sarimax, mstl", &uri));
     let child = Command::new(env!("CARGO_BIN_EXE_adsales"))
         .args(["-q", "train", "--config", "config.yaml"])
         .current_dir(p.dir.path())

@@ -12,14 +12,16 @@
 //! `--no-seq2` skips the 2-thread runs (useless on a loaded machine: OpenMP threads spin);
 //! `--malloc-defaults` leaves glibc's allocator settings alone (see `keep_freed_memory`).
 //!
-//! Results, 2026-11-26, shared 2-core machine, dev profile, real frame (701 rows × 40 columns),
-//! default grid; PyTorch 2.13 run with `--epochs-per-spec=46,51,18,30,22,25,26,26` (the same
-//! 244 epochs as ours, so equal work), quiet spell:
-//!   ours   1 thread 11.7 s, 2 threads 6.8 s, concurrent (2 × 1 thread) 7.4 s
-//!   torch  1 thread 12.5 s, 2 threads 8.1 s
-//! i.e. 1.07× (1 thread) and 1.19× (2 threads) PyTorch's speed per epoch; best grid 1.19× faster
-//! than PyTorch's best. Under load from other processes, 2-thread runs of both collapse
-//! (5-50× slower) while 1-thread and concurrent runs only slow in proportion.
+//! Results, 2026-11-26, shared 2-core machine, release, real frame (701 rows × 40 columns),
+//! PyTorch 2.13 (scripts/bench_lstm.py) on the same windows, quiet spell, alternating runs:
+//!   per epoch, median of 10 runs each (ms): 1 thread seq 14: ours 24.7, torch 33.8 (1.37×);
+//!   seq 30: 49.8 vs 93.3 (1.88×); 2 threads seq 14: 32.0 vs 37.6 (1.17×); seq 30: 54.6 vs
+//!   78.3 (1.43×). Two-thread runs of both are bimodal on this machine (ours 19-35 ms).
+//!   Default grid, 244 epochs: ours concurrent (2 × 1 thread) 4.2-5.1 s, sequential 2 threads
+//!   6.5 s, 1 thread 8.1 s; torch with the same epochs per spec (`--epochs-per-spec=46,51,18,
+//!   30,22,25,26,26`) 13.5 s at 2 threads, 14.4 s at 1; torch's own early stopping (321
+//!   epochs) 22.6 s and 23.7 s. Without `keep_freed_memory` (`--malloc-defaults`) an epoch
+//!   takes ~1.8× longer: libtorch's per-op allocations then page-fault fresh memory.
 
 use std::io::Write;
 use std::time::Instant;

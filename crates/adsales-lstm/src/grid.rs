@@ -26,11 +26,11 @@ pub enum GridMode {
 
 impl GridMode {
     /// The default: concurrent grid points with one intra-op thread each on a multi-core CPU.
-    /// Measured on the shared 2-core machine (benches/lstm.rs --real, default grid, 244 epochs):
-    /// quiet, sequential with 2 threads took 6.8 s, concurrent 7.4 s, sequential with 1 thread
-    /// 11.7 s; once other processes loaded the cores, sequential with 2 threads took 332 s
-    /// (OpenMP threads spin-wait against other processes) while concurrent stayed near 1-thread
-    /// sequential. Concurrent is ~8% slower at best and never collapses, so it is the default.
+    /// Measured on the shared 2-core machine (benches/lstm.rs --real, default grid, 244 epochs,
+    /// release, with `keep_freed_memory`): quiet, concurrent took 4.2-5.1 s, sequential with 2
+    /// threads 6.5 s, sequential with 1 thread 8.1 s; once other processes loaded the cores,
+    /// sequential with 2 threads collapsed (332 s once: OpenMP threads spin-wait against other
+    /// processes) while concurrent stayed near 1-thread sequential. So concurrent it is.
     /// On CUDA the GPU is the shared resource, so one spec at a time.
     pub fn auto() -> GridMode {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
