@@ -151,21 +151,34 @@ impl Drop for IntraOpThreads {
 }
 
 /// Fits one spec; a panic inside libtorch's wrappers (tch unwraps C++ errors) becomes an error
-/// for that grid point instead of taking the whole grid down.
-fn fit_one(spec: &LstmSpec, data: &FitData) -> Result<FittedLstm, ModelError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.fit_lstm(data))).unwrap_or_else(
-        |payload| {
-            let msg = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            Err(ModelError::Numerical {
-                spec: spec.spec(),
-                reason: format!("training failed: {msg}"),
-            })
-        },
-    )
+/// for that grid point instead of taking the whole grid (and the train) down.
+pub(crate) fn fit_one(spec: &LstmSpec, data: &FitData) -> Result<FittedLstm, ModelError> {
+    catch_torch(&spec.spec(), "training", || spec.fit_lstm(data))
+}
+
+/// Runs `f`, turning a panic (tch unwraps libtorch's C++ exceptions) into a
+/// [`ModelError::Numerical`] naming `spec` and `what` failed, with the first line of
+/// libtorch's message (the rest is a C++ backtrace).
+pub(crate) fn catch_torch<T>(
+    spec: &str,
+    what: &str,
+    f: impl FnOnce() -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        // tch's message is the Debug form of libtorch's, whose newlines arrive as the two
+        // characters `\n`: keep what comes before the first newline of either kind.
+        let first = msg.lines().next().unwrap_or(msg);
+        let first = first.split("\\n").next().unwrap_or(first);
+        Err(ModelError::Numerical {
+            spec: spec.to_string(),
+            reason: format!("{what} failed: {first}"),
+        })
+    })
 }
 
 /// Fits every spec on `data`; results come back in `specs` order, whatever the mode.
@@ -212,5 +225,27 @@ pub fn fit_grid(
                 })
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_libtorch_panic_becomes_an_error_with_its_first_line() {
+        let r: Result<(), ModelError> = catch_torch("LSTM(x)", "training", || {
+            panic!(
+                "called `Result::unwrap()` on an `Err` value: Torch(\"cudnn RNN backward can \
+                 only be called in training mode\\nException raised from ...\\nframe #0\")"
+            )
+        });
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.starts_with("LSTM(x): numerical failure: training failed: "),
+            "{e}"
+        );
+        assert!(e.ends_with("can only be called in training mode"), "{e}");
+        assert!(catch_torch("s", "w", || Ok(7)).unwrap() == 7);
     }
 }

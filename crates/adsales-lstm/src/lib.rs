@@ -237,7 +237,7 @@ impl Forecaster for LstmSpec {
     }
 
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
-        Ok(Box::new(self.fit_lstm(data)?))
+        Ok(Box::new(grid::fit_one(self, data)?))
     }
 
     /// The protocol keeps the weights trained on train and early-stopped on val.
@@ -425,7 +425,9 @@ impl FittedForecaster for FittedLstm {
             .ok_or_else(|| ModelError::BadInput("lstm: empty history".into()))?;
         let x = self.window(history, origin)?;
         let seq = self.spec.sequence_length;
-        let pred = train::predict(&self.weights, &x, 1, seq, Device::Cpu);
+        let pred = grid::catch_torch(&self.spec.spec(), "forecasting", || {
+            Ok(train::predict(&self.weights, &x, 1, seq, Device::Cpu))
+        })?;
         self.assemble(&pred, horizon, level)
     }
 
@@ -445,7 +447,15 @@ impl FittedForecaster for FittedLstm {
         }
         let seq = self.spec.sequence_length;
         let h = self.spec.max_horizon;
-        let pred = train::predict(&self.weights, &x, origins.len(), seq, Device::Cpu);
+        let pred = grid::catch_torch(&self.spec.spec(), "forecasting", || {
+            Ok(train::predict(
+                &self.weights,
+                &x,
+                origins.len(),
+                seq,
+                Device::Cpu,
+            ))
+        })?;
         pred.chunks(h)
             .map(|p| self.assemble(p, horizon, level))
             .collect()

@@ -196,6 +196,10 @@ impl Net {
         let (batch, seq) = (x.size()[0], x.size()[1]);
         let h = self.shape.hidden as i64;
         let zeros = Tensor::zeros([1, batch, h], (Kind::Float, x.device()));
+        // Training mode is `Some`, whatever p: cuDNN keeps the state its backward pass needs
+        // only when the op runs in training mode (with p = 0 too), while on the CPU the flag
+        // only switches dropout.
+        let training = dropout.is_some();
         let mut dropout = dropout.filter(|(p, _)| *p > 0.0);
         let mut out = x.shallow_clone();
         for (k, [w_ih, w_hh, b_ih, b_hh]) in self.layers.iter().enumerate() {
@@ -217,7 +221,7 @@ impl Net {
                 true,
                 1,
                 0.0,
-                dropout.is_some(),
+                training,
                 false,
                 true,
             );
