@@ -108,6 +108,14 @@ pub fn train(
     let (vx, vy, vm) = tensors(val, device);
     let mut order: Vec<i64> = (0..train.len() as i64).collect();
     let batch = cfg.batch_size.max(1);
+    // Labels per window, counted on the host: a batch's count then needs no device round
+    // trip (on CUDA each `double_value` waits for the GPU). The mask holds 0s and 1s, so the
+    // f64 sums equal the device's f32 sums exactly.
+    let labels: Vec<f64> = train
+        .mask
+        .chunks(train.horizon)
+        .map(|r| r.iter().map(|&v| f64::from(v)).sum())
+        .collect();
 
     let mut history = TrainHistory {
         train_loss: Vec::new(),
@@ -120,26 +128,32 @@ pub fn train(
     let mut since_best = 0;
     for epoch in 1..=cfg.max_epochs {
         order.shuffle(&mut rng);
-        let mut sse = 0.0;
+        // One host-to-device copy of the epoch's order; batches are slices of it.
+        let order_t = Tensor::from_slice(&order).to_device(device);
+        // The epoch's squared error accumulates on the device in f64 (the f32 batch sums
+        // converted exactly, added in order: the same bits as adding them on the host) and is
+        // read once per epoch.
+        let mut sse_t = Tensor::zeros([], (Kind::Double, device));
         let mut count = 0.0;
-        for chunk in order.chunks(batch) {
-            let idx = Tensor::from_slice(chunk).to_device(device);
+        for (b, chunk) in order.chunks(batch).enumerate() {
+            let n_obs: f64 = chunk.iter().map(|&i| labels[i as usize]).sum();
+            if n_obs == 0.0 {
+                continue;
+            }
+            let idx = order_t.narrow(0, (b * batch) as i64, chunk.len() as i64);
             let (bx, by, bm) = (
                 tx.index_select(0, &idx),
                 ty.index_select(0, &idx),
                 tm.index_select(0, &idx),
             );
-            let n_obs = bm.sum(Kind::Float).double_value(&[]);
-            if n_obs == 0.0 {
-                continue;
-            }
             let pred = net.forward(&bx, Some((cfg.dropout, &mut rng)));
             let batch_sse = masked_sse(&pred, &by, &bm);
             let loss = &batch_sse / n_obs;
             opt.backward_step(&loss);
-            sse += batch_sse.double_value(&[]);
+            sse_t += batch_sse.detach().to_kind(Kind::Double);
             count += n_obs;
         }
+        let sse = sse_t.double_value(&[]);
         let val = eval_loss(&net, &vx, &vy, &vm);
         history.train_loss.push(sse / count);
         history.val_loss.push(val);
