@@ -319,9 +319,32 @@ pub struct SarimaxGridFile {
     pub trend: Vec<Trend>,
 }
 
+/// Where the LSTM trains (`lstm.device`). Forecasts always run on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LstmDevice {
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA, or an error when there is none.
+    Cuda,
+}
+
+impl LstmDevice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LstmDevice::Auto => "auto",
+            LstmDevice::Cpu => "cpu",
+            LstmDevice::Cuda => "cuda",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LstmFile {
+    pub device: LstmDevice,
     pub hidden_size: OneOrMany<usize>,
     pub num_layers: OneOrMany<usize>,
     pub max_epochs: usize,
@@ -334,6 +357,7 @@ pub struct LstmFile {
 impl Default for LstmFile {
     fn default() -> Self {
         LstmFile {
+            device: LstmDevice::Auto,
             hidden_size: OneOrMany::One(64),
             num_layers: OneOrMany::One(2),
             max_epochs: 100,

@@ -219,6 +219,14 @@ fn config_wrong_type() {
 }
 
 #[test]
+fn config_unknown_lstm_device() {
+    let p = Project::new();
+    p.write("raw.csv", &good_raw());
+    p.config("lstm:\n  device: gpu\n");
+    expect_bad(&p, &["config.yaml", "lstm.device", "unknown variant `gpu`"]);
+}
+
+#[test]
 fn config_ratios_do_not_sum_to_one() {
     let p = Project::new();
     p.write("raw.csv", &good_raw());

@@ -18,6 +18,7 @@ pub mod window;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use adsales::config::LstmDevice;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -49,6 +50,9 @@ pub struct LstmSpec {
     /// Steps the head outputs; forecasts may ask for at most this many.
     pub max_horizon: usize,
     pub seed: u64,
+    /// Where training runs (not part of the spec's identity: forecasts run on the CPU).
+    #[serde(default)]
+    pub device: LstmDevice,
 }
 
 impl Default for LstmSpec {
@@ -66,6 +70,7 @@ impl Default for LstmSpec {
             patience: 10,
             max_horizon: 28,
             seed: 42,
+            device: LstmDevice::Auto,
         }
     }
 }
@@ -178,7 +183,16 @@ impl LstmSpec {
             layers: self.num_layers,
             horizon: h,
         };
-        let device = Device::cuda_if_available();
+        let device = match self.device {
+            LstmDevice::Auto => Device::cuda_if_available(),
+            LstmDevice::Cpu => Device::Cpu,
+            LstmDevice::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
+            LstmDevice::Cuda => {
+                return Err(self.unsupported(
+                    "lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)",
+                ));
+            }
+        };
         tracing::info!(spec = %self.spec(), ?device, train_windows = train_w.len(),
             val_windows = val_w.len(), "lstm: training");
         let trained = train::train(shape, &self.train_config(), &train_w, &val_w, device);
@@ -233,6 +247,7 @@ impl Forecaster for LstmSpec {
             ("patience".into(), self.patience.to_string()),
             ("max_horizon".into(), self.max_horizon.to_string()),
             ("seed".into(), self.seed.to_string()),
+            ("device".into(), self.device.as_str().into()),
         ]
     }
 

@@ -1,5 +1,6 @@
 //! Training: determinism, loss decrease, early stopping, save/load, intervals, errors.
 
+use adsales::config::LstmDevice;
 use adsales::models::{FitData, FittedForecaster, Forecaster, Frame, FutureInputs, ModelError};
 use adsales_lstm::synthetic::synthetic_frame;
 use adsales_lstm::{FittedLstm, GridMode, LstmSpec, fit_grid, train, window};
@@ -18,6 +19,7 @@ fn tiny_spec() -> LstmSpec {
         patience: 100,
         max_horizon: 7,
         seed: 7,
+        device: LstmDevice::Cpu,
     }
 }
 
@@ -196,6 +198,19 @@ fn bad_inputs_are_clear_errors() {
     .err()
     .unwrap();
     assert!(err.to_string().contains("lstm.sequence_length"), "{err}");
+    // `lstm.device: cuda` where libtorch sees no GPU (CI, this machine) is refused by name;
+    // with a GPU it trains there.
+    let on_cuda = LstmSpec {
+        device: LstmDevice::Cuda,
+        ..tiny_spec()
+    }
+    .fit_lstm(&data(&f));
+    if tch::Cuda::is_available() {
+        assert!(on_cuda.is_ok());
+    } else {
+        let err = on_cuda.err().unwrap().to_string();
+        assert!(err.contains("lstm.device is cuda"), "{err}");
+    }
 }
 
 /// Split-conformal coverage on held-out windows reaches the nominal level within sampling
@@ -250,7 +265,8 @@ fn plugs_into_the_model_interface() {
     let spec: Box<dyn Forecaster> = Box::new(tiny_spec());
     assert_eq!(spec.family(), "lstm");
     assert!(!spec.refit_for_test());
-    assert_eq!(spec.params().len(), 11);
+    assert_eq!(spec.params().len(), 12);
+    assert!(spec.params().contains(&("device".into(), "cpu".into())));
     let fitted = spec.fit(&data(&f)).unwrap();
     let hist = fitted.metric_history();
     assert_eq!(hist[0].0, "train_loss");

@@ -525,8 +525,8 @@ mod tests {
         let x: Vec<f64> = (0..n).map(|t| (t as f64 * 0.3).sin() + e()).collect();
         let mut y = Vec::with_capacity(n);
         let mut prev = 0.0;
-        for t in 0..n {
-            prev = 0.6 * prev + e() + 2.0 * ((t % 7) as f64) / 7.0 + 0.8 * x[t] + 0.01 * t as f64;
+        for (t, xt) in x.iter().enumerate() {
+            prev = 0.6 * prev + e() + 2.0 * ((t % 7) as f64) / 7.0 + 0.8 * xt + 0.01 * t as f64;
             y.push(10.0 + prev);
         }
         (y, x)
