@@ -29,10 +29,11 @@ pub(crate) fn atomic_write_in(
 }
 
 /// [`atomic_write_in`] without the fsync: readers still see the old file or the new one, but a
-/// power cut may lose the write. For run data (params, tags, run and input metadata), which
-/// MLflow's own file store never syncs either: a train writes ~750 such files, and syncing
-/// each one was most of the tracking stage's time. The registry (model versions, aliases) and
-/// artifacts (model bundles) keep durable writes: an alias must never outlive its bundle.
+/// power cut may lose the write. For run data (params, tags, dataset inputs), which MLflow's
+/// own file store never syncs either: a train writes ~700 such files, and syncing each one
+/// was most of the tracking stage's time. The registry (model versions, aliases), artifacts
+/// (model bundles) and each run's `meta.yaml` (through which a version finds its bundle) keep
+/// durable writes: an alias must never outlive its bundle.
 pub(crate) fn replace_in(target: &Path, data: &[u8], tmp_dir: &Path) -> Result<(), TrackingError> {
     write_renamed(target, data, tmp_dir, false)
 }

@@ -434,7 +434,7 @@ impl Tracker for LocalTracker {
             deleted_time: None,
         };
         // meta.yaml last: the run exists for readers only once it is complete.
-        replace(&dir.join(META), &yaml(&meta)?)?;
+        atomic_write(&dir.join(META), &yaml(&meta)?)?;
         Self::run_info(&meta)
     }
 
@@ -583,7 +583,7 @@ impl Tracker for LocalTracker {
         let mut meta = self.read_run_meta(&dir)?;
         meta.status = status.code();
         meta.end_time = Some(end_time.unwrap_or_else(now_ms));
-        replace(&dir.join(META), &yaml(&meta)?)
+        atomic_write(&dir.join(META), &yaml(&meta)?)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Run, TrackingError> {
