@@ -44,6 +44,10 @@ pub struct FeatureSpec {
     pub interval_level: f64,
     /// sha256 of the raw training file.
     pub data_sha256: String,
+    /// AutoETS search of the MSTL forecaster of exogenous columns (what the model was
+    /// evaluated with; bundles from before it was recorded used "ZZN").
+    #[serde(default = "crate::models::mstl::legacy_ets_search")]
+    pub exog_ets: String,
 }
 
 impl FeatureSpec {
@@ -73,6 +77,7 @@ impl FeatureSpec {
             forecast_days: cfg.forecast_days,
             interval_level: cfg.interval_level,
             data_sha256: data_sha256.to_string(),
+            exog_ets: crate::models::mstl::ETS_SEARCH.to_string(),
         }
     }
 

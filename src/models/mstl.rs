@@ -24,16 +24,32 @@ use super::{
 /// on min-max scaled data (which touches 0) they also break whenever a value nears zero. They
 /// were also the expensive half of the search (a logarithm per observation per likelihood
 /// evaluation: ~35% of a whole `train`'s CPU time), and the search runs at every origin.
-fn trend_model() -> AutoETS {
-    AutoETS::new(1, "AZN").expect("AZN is a valid AutoETS spec")
+/// Saved in every bundle that forecasts with it, so a model keeps the search it was judged with.
+pub const ETS_SEARCH: &str = "AZN";
+
+/// The search of bundles saved before [`ETS_SEARCH`] was recorded (augurs' `non_seasonal`).
+pub fn legacy_ets_search() -> String {
+    "ZZN".to_string()
 }
 
-/// Fits MSTL(period) + AutoETS (non-seasonal) trend on `y` and forecasts `horizon` steps.
+/// [`forecast_with`] using the current [`ETS_SEARCH`].
 pub fn forecast_series(
     y: &[f64],
     period: usize,
     horizon: usize,
     level: f64,
+) -> Result<Forecast, ModelError> {
+    forecast_with(y, period, horizon, level, ETS_SEARCH)
+}
+
+/// Fits MSTL(period) + AutoETS (non-seasonal search `ets`, e.g. "AZN") trend on `y` and
+/// forecasts `horizon` steps.
+pub fn forecast_with(
+    y: &[f64],
+    period: usize,
+    horizon: usize,
+    level: f64,
+    ets: &str,
 ) -> Result<Forecast, ModelError> {
     let spec = format!("MSTL({period})+AutoETS");
     if y.len() < 2 * period + 2 {
@@ -51,7 +67,9 @@ pub fn forecast_series(
             "{spec}: non-finite value at position {i}"
         )));
     }
-    let model = MSTLModel::new(vec![period], trend_model().into_trend_model());
+    let search = AutoETS::new(1, ets)
+        .map_err(|e| ModelError::BadInput(format!("{spec}: AutoETS search `{ets}`: {e}")))?;
+    let model = MSTLModel::new(vec![period], search.into_trend_model());
     let fitted = model.fit(y).map_err(|e| ModelError::Numerical {
         spec: spec.clone(),
         reason: e.to_string(),
@@ -87,9 +105,12 @@ pub struct Mstl {
 }
 
 /// "Fitted" MSTL: the settings, re-estimated on the history at each forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedMstl {
     pub period: usize,
+    /// AutoETS search of the trend model.
+    #[serde(default = "legacy_ets_search")]
+    pub ets: String,
 }
 
 impl Forecaster for Mstl {
@@ -111,6 +132,7 @@ impl Forecaster for Mstl {
         forecast_series(&data.frame.target()[..data.train_end], self.period, 1, 0.95)?;
         Ok(Box::new(FittedMstl {
             period: self.period,
+            ets: ETS_SEARCH.to_string(),
         }))
     }
 }
@@ -129,7 +151,7 @@ impl FittedForecaster for FittedMstl {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        forecast_series(history.target(), self.period, horizon, level)
+        forecast_with(history.target(), self.period, horizon, level, &self.ets)
     }
 
     fn forecast_origins(
@@ -146,7 +168,7 @@ impl FittedForecaster for FittedMstl {
         // depend on the thread count.
         origins
             .par_iter()
-            .map(|&o| forecast_series(&y[..=o], self.period, horizon, level))
+            .map(|&o| forecast_with(&y[..=o], self.period, horizon, level, &self.ets))
             .collect()
     }
 
@@ -161,5 +183,41 @@ impl FittedForecaster for FittedMstl {
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
         super::save_json(dir, "params.json", self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_keep_the_ets_search_they_were_judged_with() {
+        // Saved before the search was recorded: augurs' non-seasonal default.
+        let old: FittedMstl = serde_json::from_str(r#"{"period":7}"#).unwrap();
+        assert_eq!(old.ets, "ZZN");
+        let y: Vec<f64> = (0..60)
+            .map(|t| 10.0 + (t % 7) as f64 + 0.1 * t as f64)
+            .collect();
+        let frame = Frame {
+            dates: (0..60)
+                .map(|d| {
+                    chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(d)
+                })
+                .collect(),
+            names: vec!["y".into()],
+            cols: vec![y],
+            target: "y".into(),
+        };
+        let fitted = Mstl { period: 7 }
+            .fit(&FitData {
+                frame: &frame,
+                train_end: 50,
+                val_end: Some(60),
+            })
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        fitted.save(dir.path()).unwrap();
+        assert_eq!(FittedMstl::load(dir.path()).unwrap().ets, ETS_SEARCH);
+        assert!(forecast_with(&frame.cols[0], 7, 3, 0.9, "XYZ").is_err());
     }
 }
