@@ -121,6 +121,41 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// `inner` with the coordinates outside `free` held at their values in `full`.
+/// (Not generic over the inner objective: the minimiser it feeds builds one itself, and a
+/// generic one would nest types without end.)
+struct Held<'a> {
+    inner: &'a mut dyn Objective,
+    full: Vec<f64>,
+    free: Vec<usize>,
+    g_full: Vec<f64>,
+}
+
+impl Held<'_> {
+    fn set(&mut self, x: &[f64]) {
+        for (k, &j) in self.free.iter().enumerate() {
+            self.full[j] = x[k];
+        }
+    }
+}
+
+impl Objective for Held<'_> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.set(x);
+        self.inner.value(&self.full)
+    }
+    fn gradient(&mut self, x: &[f64], fx: f64, g: &mut [f64], central: bool) -> bool {
+        self.set(x);
+        let exact = self
+            .inner
+            .gradient(&self.full, fx, &mut self.g_full, central);
+        for (k, &j) in self.free.iter().enumerate() {
+            g[k] = self.g_full[j];
+        }
+        exact
+    }
+}
+
 /// Minimise a closure with finite-difference gradients.
 #[cfg(test)]
 pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], st: &Settings) -> Outcome {
@@ -299,17 +334,47 @@ pub(crate) fn minimize_obj<O: Objective>(obj: &mut O, x0: &[f64], st: &Settings)
             // cancelling on the unit circle) the likelihood's supremum is at infinity in x and
             // it keeps creeping up by ~1e-6 relative per WINDOW iterations for as long as one
             // lets it: stop once that creep is below BOUNDARY_STALL.
-            let on_boundary = x[st.arma.clone()].iter().any(|v| v.abs() > BOUNDARY_X);
+            let at_boundary = |j: usize| st.arma.contains(&j) && x[j].abs() > BOUNDARY_X;
+            let on_boundary = (0..n).any(at_boundary);
             if on_boundary && gain <= BOUNDARY_STALL && central {
+                // The creep is along the boundary coordinates only. Hold them where they are
+                // and optimise the others properly: the fit is a constrained optimum on the
+                // boundary, judged by the usual tests on the free coordinates.
+                let free: Vec<usize> = (0..n).filter(|&j| !at_boundary(j)).collect();
+                let held = n - free.len();
+                let mut sub = Held {
+                    inner: obj,
+                    full: x.clone(),
+                    free: free.clone(),
+                    g_full: vec![0.0; n],
+                };
+                let sub_st = Settings {
+                    maxiter: st.maxiter.saturating_sub(iter).max(1),
+                    max_move: if st.max_move.is_empty() {
+                        Vec::new()
+                    } else {
+                        free.iter().map(|&j| st.max_move[j]).collect()
+                    },
+                    arma: 0..0,
+                    ..st.clone()
+                };
+                let x_free: Vec<f64> = free.iter().map(|&j| x[j]).collect();
+                let out = minimize_obj(&mut sub, &x_free, &sub_st);
+                for (k, &j) in free.iter().enumerate() {
+                    x[j] = out.x[k];
+                }
+                // Only decreasing steps are accepted, so out.f ≤ fx.
                 return Outcome {
                     x,
-                    f: fx,
-                    iterations: iter,
-                    converged: true,
+                    f: out.f,
+                    iterations: iter + out.iterations,
+                    converged: out.converged,
                     message: format!(
-                        "on the stationarity/invertibility boundary (|partial autocorrelation| \
-                         > 0.999), objective improving by less than {BOUNDARY_STALL:e} \
-                         (relative) over {WINDOW} iterations"
+                        "{held} AR/MA coordinate(s) held on the stationarity/invertibility \
+                         boundary (|partial autocorrelation| > 0.999; the likelihood kept \
+                         creeping there by < {BOUNDARY_STALL:e} per {WINDOW} iterations), the \
+                         other parameters optimised: {}",
+                        out.message
                     ),
                 };
             }
