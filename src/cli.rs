@@ -301,6 +301,15 @@ pub const TORCH_BIN: &str = "adsales-torch";
 /// failure, with an error that says how to get the twin binary.
 fn hand_over_to_torch(why: &str) -> anyhow::Error {
     use std::os::unix::process::CommandExt;
+    // Set on the twin's environment: a twin that lacks the family after all (a wrong
+    // ADSALES_TORCH_BIN, a copy of `adsales` under the twin's name) must not exec forever.
+    const HANDED_OVER: &str = "ADSALES_HANDED_OVER";
+    if std::env::var_os(HANDED_OVER).is_some() {
+        return anyhow::anyhow!(
+            "{why}, but this binary was started as `{TORCH_BIN}` and lacks the lstm family \
+             (is ADSALES_TORCH_BIN pointing at `adsales` itself?)"
+        );
+    }
     let bin = match std::env::var_os("ADSALES_TORCH_BIN") {
         Some(p) => PathBuf::from(p),
         None => match std::env::current_exe() {
@@ -319,6 +328,7 @@ fn hand_over_to_torch(why: &str) -> anyhow::Error {
     tracing::debug!(bin = %bin.display(), "{why}: handing over to {TORCH_BIN}");
     let err = std::process::Command::new(&bin)
         .args(std::env::args_os().skip(1))
+        .env(HANDED_OVER, "1")
         .exec();
     anyhow::anyhow!("{why}, but starting {} failed: {err}", bin.display())
 }

@@ -391,7 +391,9 @@ pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
 pub fn run(cfg: &Config, opts: &TrainOptions) -> Result<TrainReport> {
     let t_start = Instant::now();
     if cfg.families.contains(&Family::Lstm) {
-        crate::models::torch::require()?;
+        crate::models::torch::require()?
+            .check(&cfg.lstm)
+            .map_err(crate::error::InputError::new)?;
     }
     // Bad data is the user's to fix before anything is tracked: validating it first (tens of
     // milliseconds, no writes) keeps failed runs out of MLflow for a typo in a CSV.

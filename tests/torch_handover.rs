@@ -101,4 +101,17 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         );
     }
     assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
+
+    // A "twin" that is `adsales` itself would hand over again: refused, no exec loop.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
+        .args(["train", "--config", "config.yaml"])
+        .current_dir(p.dir.path())
+        .env("ADSALES_TORCH_BIN", env!("CARGO_BIN_EXE_adsales"))
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("lacks the lstm family"), "{err}");
+    assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
 }

@@ -24,6 +24,9 @@ pub trait TorchFamily: Sync {
     fn grid_threads(&self) -> (bool, Box<dyn Any>);
     /// Restores a fitted model saved in `dir`.
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError>;
+    /// Whether the config's `lstm` section can run here (e.g. `device: cuda` needs a GPU);
+    /// the message names the key.
+    fn check(&self, cfg: &LstmFile) -> Result<(), String>;
 }
 
 static TORCH: OnceLock<&'static dyn TorchFamily> = OnceLock::new();

@@ -27,11 +27,12 @@ pub enum GridMode {
 impl GridMode {
     /// The default: concurrent grid points with one intra-op thread each, on any machine with
     /// more than one core, training on the CPU or on CUDA alike.
-    /// CPU, measured on the shared 2-core machine (benches/lstm.rs --real, default grid, 244
-    /// epochs, release, with `keep_freed_memory`): quiet, concurrent took 4.2-5.1 s, sequential
-    /// with 2 threads 6.5 s, sequential with 1 thread 8.1 s; once other processes loaded the
-    /// cores, sequential with 2 threads collapsed (332 s once: OpenMP threads spin-wait against
-    /// other processes) while concurrent stayed near 1-thread sequential.
+    /// CPU, measured on the shared 2-core machine (crates/adsales-lstm/benches/lstm.rs --real,
+    /// default grid, 244 epochs, release, with `keep_freed_memory`): quiet, concurrent took
+    /// 4.2-5.1 s, sequential with 2 threads 6.5 s, sequential with 1 thread 8.1 s; once other
+    /// processes loaded the cores, sequential with 2 threads collapsed (332 s once: OpenMP
+    /// threads spin-wait against other processes) while concurrent stayed near 1-thread
+    /// sequential.
     /// CUDA, measured on an H100 with 16 cores (`train`, families [lstm]): sequential 18.3 s,
     /// 4 or 8 concurrent grid points 11.9 s and 11.3 s, with identical results. A network this
     /// small is launch-latency bound on a GPU: the same machine's CPUs took 5.1 s.
@@ -163,6 +164,26 @@ pub(crate) fn fit_one(spec: &LstmSpec, data: &FitData) -> Result<FittedLstm, Mod
     catch_torch(&spec.spec(), "training", || spec.fit_lstm(data))
 }
 
+thread_local! {
+    /// Depth of [`catch_torch`] calls on this thread.
+    static CATCHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The default panic hook prints every panic with libtorch's C++ backtrace, even one that
+/// [`catch_torch`] turns into a grid point's error (and reports once, by name). Silence those
+/// on the threads inside `catch_torch`; every other panic is printed as before.
+fn quiet_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(|c| c.get()) == 0 {
+                default(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f`, turning a panic (tch unwraps libtorch's C++ exceptions) into a
 /// [`ModelError::Numerical`] naming `spec` and `what` failed, with the first line of
 /// libtorch's message (the rest is a C++ backtrace).
@@ -171,7 +192,11 @@ pub(crate) fn catch_torch<T>(
     what: &str,
     f: impl FnOnce() -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+    quiet_caught_panics();
+    CATCHING.with(|c| c.set(c.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(c.get() - 1));
+    r.unwrap_or_else(|payload| {
         let msg = payload
             .downcast_ref::<String>()
             .map(String::as_str)

@@ -565,7 +565,14 @@ pub fn keep_freed_memory() {
         // Requests up to 256 MiB from the heap, not from mmap (this also stops glibc's
         // dynamic threshold from moving); trim or shrink heaps only when 1 GiB is free at
         // their top; grow them 64 MiB at a time.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        // glibc documents 32 MiB as the threshold's ceiling on 64-bit (2.36 accepts more);
+        // a refusal (0) must not leave the other two settings on their own, which would pin
+        // the dynamic threshold at 128 KiB instead.
+        if libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20) == 0
+            && libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 0
+        {
+            return;
+        }
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
@@ -595,5 +602,14 @@ impl adsales::models::torch::TorchFamily for Torch {
 
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
         Ok(Box::new(FittedLstm::load(dir)?))
+    }
+
+    fn check(&self, cfg: &adsales::config::LstmFile) -> Result<(), String> {
+        if cfg.device == LstmDevice::Cuda && !tch::Cuda::is_available() {
+            return Err(
+                "lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)".into(),
+            );
+        }
+        Ok(())
     }
 }
