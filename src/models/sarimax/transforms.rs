@@ -58,17 +58,21 @@ pub(crate) fn constrain_stationary_vjp(x: &[f64], gout: &[f64], gx: &mut [f64]) 
     }
 }
 
-/// Vector–Jacobian product of [`transform_params`]: gradient in the unconstrained
-/// parameters `x` from the gradient `gc` in the constrained ones.
-pub(crate) fn transform_params_vjp(l: &Layout, x: &[f64], gc: &[f64], gx: &mut [f64]) {
-    gx[..l.i_ar()].copy_from_slice(&gc[..l.i_ar()]);
-    let blocks = [
+/// The AR/MA blocks of the parameter vector: (start, length, is MA).
+fn arma_blocks(l: &Layout) -> [(usize, usize, bool); 4] {
+    [
         (l.i_ar(), l.p, false),
         (l.i_ma(), l.q, true),
         (l.i_sar(), l.sp, false),
         (l.i_sma(), l.sq, true),
-    ];
-    for (start, len, is_ma) in blocks {
+    ]
+}
+
+/// Vector–Jacobian product of [`transform_params`]: gradient in the unconstrained
+/// parameters `x` from the gradient `gc` in the constrained ones.
+pub(crate) fn transform_params_vjp(l: &Layout, x: &[f64], gc: &[f64], gx: &mut [f64]) {
+    gx[..l.i_ar()].copy_from_slice(&gc[..l.i_ar()]);
+    for (start, len, is_ma) in arma_blocks(l) {
         let r = start..start + len;
         constrain_stationary_vjp(&x[r.clone()], &gc[r.clone()], &mut gx[r.clone()]);
         if is_ma {
@@ -147,13 +151,7 @@ pub(crate) fn is_invertible_ma(theta: &[f64]) -> bool {
 /// Constrained (model) parameters from the optimiser's unconstrained ones.
 pub(crate) fn transform_params(l: &Layout, x: &[f64], out: &mut [f64]) {
     out[..l.i_ar()].copy_from_slice(&x[..l.i_ar()]);
-    let blocks = [
-        (l.i_ar(), l.p, false),
-        (l.i_ma(), l.q, true),
-        (l.i_sar(), l.sp, false),
-        (l.i_sma(), l.sq, true),
-    ];
-    for (start, len, is_ma) in blocks {
+    for (start, len, is_ma) in arma_blocks(l) {
         let (src, dst) = (&x[start..start + len], &mut out[start..start + len]);
         constrain_stationary(src, dst);
         if is_ma {
@@ -168,13 +166,7 @@ pub(crate) fn transform_params(l: &Layout, x: &[f64], out: &mut [f64]) {
 /// the MA part not invertible, or sigma2 is negative.
 pub(crate) fn untransform_params(l: &Layout, c: &[f64], out: &mut [f64]) -> Option<()> {
     out[..l.i_ar()].copy_from_slice(&c[..l.i_ar()]);
-    let blocks = [
-        (l.i_ar(), l.p, false),
-        (l.i_ma(), l.q, true),
-        (l.i_sar(), l.sp, false),
-        (l.i_sma(), l.sq, true),
-    ];
-    for (start, len, is_ma) in blocks {
+    for (start, len, is_ma) in arma_blocks(l) {
         let mut src: Vec<f64> = c[start..start + len].to_vec();
         if is_ma {
             src.iter_mut().for_each(|v| *v = -*v);
