@@ -194,9 +194,7 @@ pub fn finalize_bundle(dir: &Path, meta: &BundleMeta) -> Result<MlModel, BundleE
         reason: e.to_string(),
     })?;
     let target = dir.join(MLMODEL);
-    let tmp = dir.join(format!(".{MLMODEL}.tmp-{}", std::process::id()));
-    fs::write(&tmp, text).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, &target).map_err(io_err(&target))?;
+    crate::fsutil::write_atomic(&target, text.as_bytes()).map_err(io_err(&target))?;
     Ok(model)
 }
 

@@ -113,9 +113,10 @@ mod tests {
     #[test]
     fn known_quantiles() {
         assert!((z_for_level(0.95) - 1.959_963_984_540_054).abs() < 1e-14);
-        assert!((norm_ppf(0.975) - 1.959_963_984_540_054).abs() < 1e-14);
+        assert!((norm_ppf(0.975) - 1.959_963_984_540_054).abs() < 1e-15);
         assert!((norm_ppf(0.5)).abs() < 1e-16);
         assert!((norm_ppf(1e-10) + 6.361_340_902_404_056).abs() < 1e-12);
+        assert!((norm_ppf(0.05) + 1.644_853_626_951_472_2).abs() < 1e-14);
         assert!((norm_ppf(0.9) - 1.281_551_565_544_600_5).abs() < 1e-14);
     }
 }

@@ -151,27 +151,6 @@ fn alias_refused_until_the_bundle_is_complete_and_intact() {
     assert!(t.get_run("../../etc").is_err());
 }
 
-#[test]
-fn active_run_dropped_unfinished_is_marked_failed() {
-    use adsales::tracking::{ActiveRun, RunStatus};
-    let dir = tempfile::tempdir().unwrap();
-    let t = LocalTracker::open(&dir.path().join("mlruns")).unwrap();
-    let exp = t.get_or_create_experiment("e").unwrap();
-    let parent = ActiveRun::start(&t, &NewRun::new(&exp, "train")).unwrap();
-    let child_id = {
-        let child = parent.child("grid-point").unwrap();
-        child.log(&Batch::new().metric("rmse", 1.0, 0)).unwrap();
-        child.id().to_string()
-        // dropped here without finish: an error path
-    };
-    let c = t.get_run(&child_id).unwrap();
-    assert_eq!(c.info.status, RunStatus::Failed);
-    assert_eq!(c.parent_run_id(), Some(parent.id()));
-    let pid = parent.id().to_string();
-    parent.finish(RunStatus::Finished).unwrap();
-    assert_eq!(t.get_run(&pid).unwrap().info.status, RunStatus::Finished);
-}
-
 #[cfg(unix)]
 #[test]
 fn symlinks_are_not_uploaded() {

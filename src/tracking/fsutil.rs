@@ -2,8 +2,7 @@
 //! random ids and symlink-refusing copies.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::RngCore;
 
@@ -16,16 +15,16 @@ pub(crate) fn random_hex(n_bytes: usize) -> String {
     hex::encode(b)
 }
 
-/// Write `data` to `target` atomically: a reader sees the old file or the new one, never a
-/// partial one. The temp file is created in `tmp_dir` (same filesystem, so `rename` is
-/// atomic); callers pass the target's own folder except for key-per-file folders (params,
-/// tags, aliases) where a stray temp file would be read as a key, so they pass the parent.
+/// Write `data` to `target` atomically (fsynced; [`crate::fsutil::write_renamed`]). The temp
+/// file is created in `tmp_dir`; callers pass the parent folder for key-per-file folders
+/// (params, tags, aliases), where a stray temp file would be read as a key.
 pub(crate) fn atomic_write_in(
     target: &Path,
     data: &[u8],
     tmp_dir: &Path,
 ) -> Result<(), TrackingError> {
-    write_renamed(target, data, tmp_dir, true)
+    crate::fsutil::write_renamed(target, data, Some(tmp_dir), true)
+        .map_err(|e| TrackingError::io(target, e))
 }
 
 /// [`atomic_write_in`] without the fsync: readers still see the old file or the new one, but a
@@ -35,57 +34,19 @@ pub(crate) fn atomic_write_in(
 /// (model bundles) and each run's `meta.yaml` (through which a version finds its bundle) keep
 /// durable writes: an alias must never outlive its bundle.
 pub(crate) fn replace_in(target: &Path, data: &[u8], tmp_dir: &Path) -> Result<(), TrackingError> {
-    write_renamed(target, data, tmp_dir, false)
+    crate::fsutil::write_renamed(target, data, Some(tmp_dir), false)
+        .map_err(|e| TrackingError::io(target, e))
 }
 
 /// [`replace_in`] with the temp file next to the target.
 pub(crate) fn replace(target: &Path, data: &[u8]) -> Result<(), TrackingError> {
-    let dir = target
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    write_renamed(target, data, &dir, false)
-}
-
-fn write_renamed(
-    target: &Path,
-    data: &[u8],
-    tmp_dir: &Path,
-    durable: bool,
-) -> Result<(), TrackingError> {
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
-    }
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = tmp_dir.join(format!(".{name}.tmp-{}", random_hex(8)));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| TrackingError::io(&tmp, e))?;
-        f.write_all(data).map_err(|e| TrackingError::io(&tmp, e))?;
-        if durable {
-            f.sync_all().map_err(|e| TrackingError::io(&tmp, e))?;
-        }
-        fs::rename(&tmp, target).map_err(|e| TrackingError::io(target, e))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::fsutil::write_renamed(target, data, None, false)
+        .map_err(|e| TrackingError::io(target, e))
 }
 
 /// [`atomic_write_in`] with the temp file next to the target.
 pub(crate) fn atomic_write(target: &Path, data: &[u8]) -> Result<(), TrackingError> {
-    let dir = target
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    atomic_write_in(target, data, &dir)
+    crate::fsutil::write_atomic(target, data).map_err(|e| TrackingError::io(target, e))
 }
 
 /// An exclusive advisory lock on a file, released on drop (also when the process dies, so

@@ -207,12 +207,6 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.params.is_empty() && self.metrics.is_empty() && self.tags.is_empty()
     }
-    /// Append everything from `other` (e.g. to merge per-thread batches before one call).
-    pub fn extend(&mut self, other: Batch) {
-        self.params.extend(other.params);
-        self.metrics.extend(other.metrics);
-        self.tags.extend(other.tags);
-    }
 }
 
 /// A dataset a run used (MLflow "dataset input").
@@ -503,54 +497,6 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     ) -> Result<PathBuf, TrackingError>;
 }
 
-/// A run that is marked FAILED if it is dropped without [`finish`](ActiveRun::finish) (an
-/// error or panic unwinding past it), so no run stays RUNNING forever.
-#[derive(Debug)]
-pub struct ActiveRun<'a> {
-    tracker: &'a dyn Tracker,
-    pub info: RunInfo,
-    finished: bool,
-}
-
-impl<'a> ActiveRun<'a> {
-    pub fn start(tracker: &'a dyn Tracker, run: &NewRun) -> Result<Self, TrackingError> {
-        Ok(ActiveRun {
-            tracker,
-            info: tracker.create_run(run)?,
-            finished: false,
-        })
-    }
-    pub fn id(&self) -> &str {
-        &self.info.run_id
-    }
-    pub fn log(&self, batch: &Batch) -> Result<(), TrackingError> {
-        self.tracker.log_batch(&self.info.run_id, batch)
-    }
-    /// A child of this run, in the same experiment.
-    pub fn child(&self, run_name: impl Into<String>) -> Result<ActiveRun<'a>, TrackingError> {
-        ActiveRun::start(
-            self.tracker,
-            &NewRun::new(&self.info.experiment_id, run_name).parent(&self.info.run_id),
-        )
-    }
-    pub fn finish(mut self, status: RunStatus) -> Result<(), TrackingError> {
-        self.finished = true;
-        self.tracker.finish_run(&self.info.run_id, status, None)
-    }
-}
-
-impl Drop for ActiveRun<'_> {
-    fn drop(&mut self) {
-        if !self.finished
-            && let Err(e) = self
-                .tracker
-                .finish_run(&self.info.run_id, RunStatus::Failed, None)
-        {
-            tracing::warn!(run_id = %self.info.run_id, error = %e, "could not mark run FAILED");
-        }
-    }
-}
-
 /// Open the backend the tracking URI names. An empty URI means [`DEFAULT_TRACKING_URI`].
 pub fn open_tracker(uri: &str) -> Result<Box<dyn Tracker>, TrackingError> {
     let uri = uri.trim();
@@ -573,18 +519,6 @@ pub fn open_tracker(uri: &str) -> Result<Box<dyn Tracker>, TrackingError> {
         Ok(Box::new(local::LocalTracker::open(
             &local::file_uri_to_path(uri)?,
         )?))
-    }
-}
-
-/// Tracking URI from config, overridden by `MLFLOW_TRACKING_URI` when that is set and
-/// not empty.
-pub fn resolve_tracking_uri(configured: Option<&str>) -> String {
-    match std::env::var("MLFLOW_TRACKING_URI") {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => configured
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or(DEFAULT_TRACKING_URI)
-            .to_string(),
     }
 }
 

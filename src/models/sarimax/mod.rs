@@ -29,5 +29,5 @@ pub use estimate::{FitOptions, SarimaxFit, fit, fit_with, loglike, loglike_obs};
 pub use family::{
     FittedSarimax, GridError, PARAMS_FILE, SarimaxForecaster, fit_grid, load, load_boxed,
 };
-pub use forecast::{SarimaxForecast, forecast, forecast_origins, norm_ppf};
+pub use forecast::{SarimaxForecast, forecast, forecast_origins};
 pub use spec::{SarimaxSpec, Trend};
