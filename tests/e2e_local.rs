@@ -3,22 +3,9 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-
 /// A project with the bundled data and a fast family set.
 fn trained_project(families: &str) -> Project {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
-    p.write(
-        "config.yaml",
-        &format!(
-            "paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n"
-        ),
-    );
+    let p = Project::bundled(&config_text(families, "mlruns"));
     let o = p.train();
     assert_eq!(o.status.code(), Some(0), "train failed:\n{}", stderr(&o));
     p

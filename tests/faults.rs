@@ -8,19 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn project(families: &str, uri: &str) -> Project {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
-    p.write(
-        "config.yaml",
-        &format!(
-            "paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: {uri}\n"
-        ),
-    );
-    p
+    Project::bundled(&config_text(families, uri))
 }
 
 /// Status codes of every run's meta.yaml in a local store.
@@ -120,7 +108,11 @@ fn credentials_never_appear_in_logs_or_errors() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    let log = std::fs::read_to_string(p.path("logs/adsales.log")).unwrap_or_default();
+    // The request really went out over HTTP (and the log file was written) before checking
+    // that no credential appears in either.
+    assert!(stderr(&o).contains("127.0.0.1:9"), "{}", stderr(&o));
+    let log = std::fs::read_to_string(p.path("logs/adsales.log")).expect("the log file");
+    assert!(!log.is_empty());
     for text in [stderr(&o), stdout(&o), log] {
         assert!(!text.contains("SECRET"), "a credential leaked:\n{text}");
         // Base64 of "alice:pw-SECRET-5678" would be the basic-auth header value.

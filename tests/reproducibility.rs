@@ -5,22 +5,9 @@ mod common;
 use common::*;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 fn project(families: &str) -> Project {
-    let p = Project::new();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/raw/global_ads_performance_dataset.csv"),
-        p.path("raw.csv"),
-    )
-    .unwrap();
-    p.write(
-        "config.yaml",
-        &format!(
-            "paths:\n  raw_data: raw.csv\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n"
-        ),
-    );
-    p
+    Project::bundled(&config_text(families, "mlruns"))
 }
 
 /// Bundle files of registered version `v` (name → bytes), MLmodel excluded.

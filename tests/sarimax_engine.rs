@@ -172,17 +172,22 @@ fn forecasting_from_a_later_origin_filters_the_new_rows() {
             0.9,
         )
         .unwrap();
+        assert_eq!(many[k].mean.len(), 7, "origin {o}");
+        assert_eq!(one.mean.len(), 7, "origin {o}");
         for (a, b) in many[k].mean.iter().zip(&one.mean) {
             assert!(
                 (a - b).abs() <= 1e-9 * b.abs().max(1.0),
                 "origin {o}: {a} vs {b}"
             );
         }
-        for (a, b) in many[k].upper.iter().zip(&one.upper) {
-            assert!(
-                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-                "origin {o}: {a} vs {b}"
-            );
+        for (mine, theirs) in [(&many[k].upper, &one.upper), (&many[k].lower, &one.lower)] {
+            assert_eq!(mine.len(), theirs.len(), "origin {o}");
+            for (a, b) in mine.iter().zip(theirs) {
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "origin {o}: {a} vs {b}"
+                );
+            }
         }
     }
     // The later origin really uses the new observations: a shock after the fit end moves it.
@@ -312,6 +317,7 @@ fn grid_reports_failures_and_ignores_thread_count() {
     let one = run(1);
     let two = run(2);
     assert_eq!(one.len(), specs.len());
+    assert_eq!(two.len(), specs.len());
     for (k, (a, b)) in one.iter().zip(&two).enumerate() {
         match (a, b) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "point {k}"),
