@@ -188,6 +188,74 @@ pub trait FittedForecaster: Send + Sync {
     fn save(&self, dir: &Path) -> Result<(), ModelError>;
 }
 
+/// Serde for `f64`s that may be NaN or ±∞, which JSON cannot hold (serde_json writes them as
+/// `null` and then refuses to read that back as a number): written as the strings `"NaN"`,
+/// `"inf"`, `"-inf"`; read from those, from numbers, or from `null` (NaN).
+/// Use `#[serde(with = "crate::models::nonfinite")]`, or `nonfinite::vec` on a `Vec<f64>`.
+pub mod nonfinite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+        Null(()),
+    }
+
+    fn to_f64<E: serde::de::Error>(r: Repr) -> Result<f64, E> {
+        match r {
+            Repr::Num(v) => Ok(v),
+            Repr::Null(()) => Ok(f64::NAN),
+            Repr::Text(t) => match t.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(E::custom(format!("not a number: {other:?}"))),
+            },
+        }
+    }
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match *v {
+            v if v.is_nan() => s.serialize_str("NaN"),
+            v if v == f64::INFINITY => s.serialize_str("inf"),
+            v if v == f64::NEG_INFINITY => s.serialize_str("-inf"),
+            v => s.serialize_f64(v),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        to_f64(Repr::deserialize(d)?)
+    }
+
+    pub mod vec {
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            struct One(f64);
+            impl serde::Serialize for One {
+                fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    super::serialize(&self.0, s)
+                }
+            }
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for &x in v {
+                seq.serialize_element(&One(x))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Vec::<super::Repr>::deserialize(d)?
+                .into_iter()
+                .map(super::to_f64)
+                .collect()
+        }
+    }
+}
+
 /// Writes `value` as pretty JSON to `dir/name` atomically (the small families' params file).
 pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), ModelError> {
     let path = dir.join(name);

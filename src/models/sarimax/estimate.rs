@@ -22,11 +22,14 @@ pub struct SarimaxFit {
     pub params: Vec<f64>,
     /// Standard errors from the outer product of per-observation score vectors (statsmodels'
     /// default `cov_type="opg"`); NaN where they cannot be computed.
+    #[serde(with = "crate::models::nonfinite::vec")]
     pub bse: Vec<f64>,
     pub llf: f64,
     pub aic: f64,
     pub bic: f64,
     pub hqic: f64,
+    /// +∞ when there are too few observations for its correction.
+    #[serde(with = "crate::models::nonfinite")]
     pub aicc: f64,
     /// Number of observations, and those counted in the likelihood (nobs − burn).
     pub nobs: usize,

@@ -6,7 +6,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::estimate::{SarimaxFit, fit};
+use super::estimate::{FitOptions, SarimaxFit, fit_with};
 use super::forecast::{forecast, forecast_origins};
 use super::spec::SarimaxSpec;
 use crate::models::{
@@ -69,8 +69,14 @@ impl SarimaxForecaster {
             .into_iter()
             .map(|c| &c[..end])
             .collect();
+        // The pipeline forecasts with the fit and never reads standard errors, which cost
+        // 2k extra filter passes per fit (`adsales fit` computes them); they are saved as NaN.
+        let opts = FitOptions {
+            std_errors: false,
+            ..FitOptions::default()
+        };
         Ok(FittedSarimax {
-            fit: fit(&self.spec, y, &ex)?,
+            fit: fit_with(&self.spec, y, &ex, &opts)?,
         })
     }
 }
@@ -227,4 +233,42 @@ pub fn fit_grid(specs: &[SarimaxSpec], data: &FitData) -> Vec<Result<FittedSarim
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::sarimax::spec::Trend;
+
+    /// Standard errors can be NaN and AICc +∞; JSON holds neither, and the bundle must still
+    /// load (it used to be written with `null`s it then refused to read).
+    #[test]
+    fn non_finite_statistics_survive_save_and_load() {
+        let y: Vec<f64> = (0..60)
+            .map(|t| (t as f64 * 0.7).sin() + 0.05 * t as f64)
+            .collect();
+        let spec = SarimaxSpec {
+            order: (1, 0, 0),
+            seasonal: (0, 0, 0, 0),
+            trend: Trend::C,
+            exog: vec![],
+            exact_diffuse: false,
+        };
+        let mut fit = crate::models::sarimax::fit(&spec, &y, &[]).unwrap();
+        fit.bse[0] = f64::NAN;
+        fit.aicc = f64::INFINITY;
+        let dir = tempfile::tempdir().unwrap();
+        FittedSarimax { fit: fit.clone() }.save(dir.path()).unwrap();
+        let back = load(dir.path()).unwrap().fit;
+        assert!(back.bse[0].is_nan());
+        assert_eq!(back.bse[1..], fit.bse[1..]);
+        assert_eq!(back.aicc, f64::INFINITY);
+        assert_eq!(back.params, fit.params);
+        // Files written before non-finite values were spelled out hold `null`s.
+        let text = std::fs::read_to_string(dir.path().join(PARAMS_FILE))
+            .unwrap()
+            .replace("\"NaN\"", "null");
+        std::fs::write(dir.path().join(PARAMS_FILE), text).unwrap();
+        assert!(load(dir.path()).unwrap().fit.bse[0].is_nan());
+    }
 }
