@@ -121,6 +121,11 @@ fn nan_max(m: f64, d: f64) -> f64 {
     }
 }
 
+/// `x ≤ tol`, false for NaN.
+fn within(x: f64, tol: f64) -> bool {
+    x <= tol
+}
+
 fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)
 }
@@ -186,13 +191,13 @@ fn filter_matches_statsmodels_at_their_params() {
         let (r1, r2) = (rel(llf, f.llf_at_params), rel(llf_start, f.llf_at_start));
         let fdev = forecast_dev(&f, &f.params, &f.fc);
         println!("{:<34} {r1:>12.2e} {r2:>12.2e} {fdev:>12.2e}", f.name);
-        if !(r1 <= 1e-8 && r2 <= 1e-8) {
+        if !(within(r1, 1e-8) && within(r2, 1e-8)) {
             failures.push(format!(
                 "{}: llf {llf} vs {} (start {llf_start} vs {})",
                 f.name, f.llf_at_params, f.llf_at_start
             ));
         }
-        if !(fdev <= 1e-8) {
+        if !within(fdev, 1e-8) {
             failures.push(format!(
                 "{}: forecast at their params off by {fdev:.3e}",
                 f.name
@@ -226,7 +231,8 @@ fn optimum_is_never_worse_and_agrees_where_same() {
         let mut fdev = forecast_dev(&f, &ours.params, &f.fc);
         let mut against = "";
         let pol_llf = f.polished["llf"].as_f64().unwrap();
-        if same && !(pdev <= 1e-3 && fdev <= 1e-3) && (ours.llf - pol_llf).abs() <= tol {
+        if same && !(within(pdev, 1e-3) && within(fdev, 1e-3)) && (ours.llf - pol_llf).abs() <= tol
+        {
             pdev = pdev_to(&floats(&f.polished["params"]));
             fdev = forecast_dev(&f, &ours.params, &f.polished["forecast"]);
             against = "  (vs polished statsmodels fit)";
@@ -255,13 +261,13 @@ fn optimum_is_never_worse_and_agrees_where_same() {
                 f.name, ours.llf, f.llf
             ));
         }
-        if same && !(pdev <= 1e-3) {
+        if same && !within(pdev, 1e-3) {
             failures.push(format!(
                 "{}: same optimum but params off by {pdev:.3e}",
                 f.name
             ));
         }
-        if same && !(fdev <= 1e-3) {
+        if same && !within(fdev, 1e-3) {
             failures.push(format!(
                 "{}: same optimum but forecasts off by {fdev:.3e}",
                 f.name
@@ -276,7 +282,7 @@ fn optimum_is_never_worse_and_agrees_where_same() {
                 .zip(&f.bse)
                 .map(|(a, b)| (a - b).abs() / b.abs())
                 .fold(0.0f64, nan_max);
-            if !(bdev <= 1e-2) {
+            if !within(bdev, 1e-2) {
                 failures.push(format!("{}: std errors off by {bdev:.3e}", f.name));
             }
         }

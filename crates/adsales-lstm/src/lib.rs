@@ -183,16 +183,7 @@ impl LstmSpec {
             layers: self.num_layers,
             horizon: h,
         };
-        let device = match self.device {
-            LstmDevice::Auto => Device::cuda_if_available(),
-            LstmDevice::Cpu => Device::Cpu,
-            LstmDevice::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
-            LstmDevice::Cuda => {
-                return Err(self.unsupported(
-                    "lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)",
-                ));
-            }
-        };
+        let device = training_device(self.device).map_err(|e| self.unsupported(e))?;
         tracing::info!(spec = %self.spec(), ?device, train_windows = train_w.len(),
             val_windows = val_w.len(), "lstm: training");
         let trained = train::train(shape, &self.train_config(), &train_w, &val_w, device);
@@ -310,11 +301,6 @@ fn f64_tensor(named: &[(String, Tensor)], name: &str) -> Result<Vec<f64>, String
 }
 
 impl FittedLstm {
-    /// Per-epoch losses (step = 1-based epoch) for tracking: `(train_loss, val_loss)`.
-    pub fn loss_history(&self) -> (&[f64], &[f64]) {
-        (&self.history.train_loss, &self.history.val_loss)
-    }
-
     fn check_history(&self, history: &Frame, horizon: usize) -> Result<(), ModelError> {
         if horizon == 0 || horizon > self.spec.max_horizon {
             return Err(ModelError::BadInput(format!(
@@ -375,9 +361,7 @@ impl FittedLstm {
             reason,
         };
         let meta_path = dir.join(META_FILE);
-        let text =
-            std::fs::read_to_string(&meta_path).map_err(|e| io(&meta_path, e.to_string()))?;
-        let meta: Meta = serde_json::from_str(&text).map_err(|e| io(&meta_path, e.to_string()))?;
+        let meta: Meta = adsales::models::load_json(dir, META_FILE)?;
         if meta.family != "lstm" {
             return Err(io(
                 &meta_path,
@@ -433,17 +417,18 @@ impl FittedForecaster for FittedLstm {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        self.check_history(history, horizon)?;
         let origin = history
             .len()
             .checked_sub(1)
             .ok_or_else(|| ModelError::BadInput("lstm: empty history".into()))?;
-        let x = self.window(history, origin)?;
-        let seq = self.spec.sequence_length;
-        let pred = grid::catch_torch(&self.spec.spec(), "forecasting", || {
-            Ok(train::predict(&self.weights, &x, 1, seq, Device::Cpu))
-        })?;
-        self.assemble(&pred, horizon, level)
+        let mut f = self.forecast_origins(
+            history,
+            &[origin],
+            &|_| FutureInputs::default(),
+            horizon,
+            level,
+        )?;
+        Ok(f.pop().expect("one origin, one forecast"))
     }
 
     /// All origins in one batched forward pass (the same numbers as one call per origin).
@@ -543,10 +528,7 @@ impl FittedForecaster for FittedLstm {
             stopped_early: self.history.stopped_early,
             epochs: self.history.epochs(),
         };
-        let meta_path = dir.join(META_FILE);
-        let text =
-            serde_json::to_string_pretty(&meta).map_err(|e| io(&meta_path, e.to_string()))?;
-        std::fs::write(&meta_path, text).map_err(|e| io(&meta_path, e.to_string()))
+        adsales::models::save_json(dir, META_FILE, &meta)
     }
 }
 
@@ -578,6 +560,18 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// Where `lstm.device` trains on this machine.
+fn training_device(choice: LstmDevice) -> Result<Device, &'static str> {
+    match choice {
+        LstmDevice::Auto => Ok(Device::cuda_if_available()),
+        LstmDevice::Cpu => Ok(Device::Cpu),
+        LstmDevice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        LstmDevice::Cuda => {
+            Err("lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)")
+        }
+    }
+}
+
 /// The `lstm` family as the root crate's pipeline sees it (installed by `adsales-torch`).
 pub struct Torch;
 
@@ -605,11 +599,8 @@ impl adsales::models::torch::TorchFamily for Torch {
     }
 
     fn check(&self, cfg: &adsales::config::LstmFile) -> Result<(), String> {
-        if cfg.device == LstmDevice::Cuda && !tch::Cuda::is_available() {
-            return Err(
-                "lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)".into(),
-            );
-        }
-        Ok(())
+        training_device(cfg.device)
+            .map(|_| ())
+            .map_err(String::from)
     }
 }

@@ -145,10 +145,6 @@ impl Net {
         }
     }
 
-    pub fn shape(&self) -> NetShape {
-        self.shape
-    }
-
     /// Current parameter values, copied to plain data.
     pub fn weights(&self) -> Weights {
         let mut values = Vec::with_capacity(4 * self.layers.len() + 2);
@@ -168,25 +164,6 @@ impl Net {
             shape: self.shape,
             values,
         }
-    }
-
-    /// Overwrites the parameters in place (restoring the best epoch keeps the optimiser's
-    /// references valid).
-    pub fn load(&mut self, weights: &Weights) {
-        tch::no_grad(|| {
-            for (t, v) in self
-                .layers
-                .iter_mut()
-                .flatten()
-                .chain([&mut self.head_w, &mut self.head_b])
-                .zip(&weights.values)
-            {
-                let src = Tensor::from_slice(v)
-                    .view(t.size().as_slice())
-                    .to_device(t.device());
-                t.copy_(&src);
-            }
-        });
     }
 
     /// `x`: (batch, seq, n_features) → (batch, horizon). With `dropout = Some((p, rng))` the

@@ -96,7 +96,7 @@ pub fn train(
     tch::manual_seed(cfg.seed as i64);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let init = Weights::init(shape, &mut rng);
-    let mut net = Net::new(&init, device);
+    let net = Net::new(&init, device);
     let mut opt = Adam {
         wd: cfg.weight_decay,
         ..Adam::default()
@@ -181,9 +181,8 @@ pub fn train(
         // Every val loss was NaN: keep the initial weights and say so through epoch 0.
         history.best_epoch = 1;
     }
-    net.load(&best);
     Trained {
-        weights: net.weights(),
+        weights: best,
         history,
     }
 }
