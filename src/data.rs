@@ -77,13 +77,8 @@ fn read_header(path: &Path, cfg: &DataConfig) -> Result<Vec<String>, InputError>
         }
         Err(e) => return Err(input_err(path, format!("row 1 (header): {e}"))),
     }
-    let mut names: Vec<String> = rec.iter().map(|s| s.to_string()).collect();
-    if let Some(first) = names.first_mut() {
-        // A UTF-8 byte-order mark (Excel exports) is not part of the first column's name.
-        if let Some(stripped) = first.strip_prefix('\u{feff}') {
-            *first = stripped.to_string();
-        }
-    }
+    // (The csv reader already drops the UTF-8 byte-order mark of Excel exports.)
+    let names: Vec<String> = rec.iter().map(|s| s.to_string()).collect();
     if names.len() == 1 && names[0].contains(';') {
         return Err(input_err(
             path,

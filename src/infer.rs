@@ -186,7 +186,7 @@ pub fn read_plan(
         .headers()
         .map_err(|e| err(format!("row 1 (header): {e}")))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .map(str::to_string)
         .collect();
     let idx = |c: &str| header.iter().position(|h| h == c);
     let di = idx(date_column).ok_or_else(|| {

@@ -219,3 +219,37 @@ fn bad_input_is_an_input_error_naming_what_is_wrong() {
     );
     assert!(msg.contains("constant"), "{msg}");
 }
+
+/// A file saved by Excel starts with a UTF-8 byte-order mark: the first column keeps its name.
+#[test]
+fn excel_byte_order_mark_is_not_part_of_the_first_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = sample(dir.path());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let bom = write_csv(dir.path(), "bom.csv", &format!("\u{feff}{text}"));
+    let plain = run_to_string(&args(&[
+        "--csv",
+        &csv,
+        "--target",
+        "revenue",
+        "--date-column",
+        "date",
+        "--order",
+        "1,0,0",
+        "--json",
+    ]))
+    .unwrap();
+    let with_bom = run_to_string(&args(&[
+        "--csv",
+        &bom,
+        "--target",
+        "revenue",
+        "--date-column",
+        "date",
+        "--order",
+        "1,0,0",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(plain, with_bom.replace("bom.csv", "data.csv"));
+}
