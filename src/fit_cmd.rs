@@ -107,8 +107,6 @@ pub struct FitReport {
     pub iterations: usize,
     pub message: String,
     pub forecast: ForecastReport,
-    #[serde(skip)]
-    values: Vec<(String, f64, f64)>,
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -310,19 +308,23 @@ pub fn execute(args: &FitArgs) -> anyhow::Result<FitReport> {
                 .collect()
         })
     });
-    let values: Vec<(String, f64, f64)> = fit
-        .names
-        .iter()
-        .zip(fit.params.iter().zip(&fit.bse))
-        .map(|(n, (v, s))| (n.clone(), *v, *s))
-        .collect();
     Ok(FitReport {
         schema: "adsales.fit/1",
         csv: table.path.clone(),
         target: args.target.clone(),
         param_names: fit.names.clone(),
-        params: values.iter().map(|(n, v, _)| (n.clone(), *v)).collect(),
-        std_errors: values.iter().map(|(n, _, s)| (n.clone(), *s)).collect(),
+        params: fit
+            .names
+            .iter()
+            .cloned()
+            .zip(fit.params.iter().copied())
+            .collect(),
+        std_errors: fit
+            .names
+            .iter()
+            .cloned()
+            .zip(fit.bse.iter().copied())
+            .collect(),
         spec,
         llf: fit.llf,
         aic: fit.aic,
@@ -343,7 +345,6 @@ pub fn execute(args: &FitArgs) -> anyhow::Result<FitReport> {
             lower: fc.lower,
             upper: fc.upper,
         },
-        values,
     })
 }
 
@@ -365,7 +366,8 @@ pub fn render_text(r: &FitReport) -> String {
         "\n{:<16} {:>16} {:>14} {:>9}",
         "param", "coef", "std err", "z"
     );
-    for (n, v, se) in &r.values {
+    for n in &r.param_names {
+        let (v, se) = (r.params[n], r.std_errors[n]);
         let _ = writeln!(s, "{n:<16} {v:>16.6} {se:>14.6} {:>9.3}", v / se);
     }
     let _ = writeln!(
