@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use crate::config::{Config, FuturePolicy};
 use crate::error::InputError;
 use crate::modelio::{self, LoadedModel};
-use crate::models::{Frame, FutureInputs};
+use crate::models::FutureInputs;
 use crate::tracking::{Tracker, open_tracker};
 
 /// What to forecast and how to print it.
@@ -271,28 +271,13 @@ pub fn forecast_from_bundle(
         &spec.target,
         opts.data.as_deref().unwrap_or(Path::new("model history")),
     )?;
-    if features.names != spec.columns {
+    if features.names != spec.columns || m.scaler.columns != spec.columns {
         anyhow::bail!(
-            "the rebuilt feature columns differ from the model's; the bundle is inconsistent"
+            "the rebuilt feature columns differ from the model's or its scaler's; the bundle is \
+             inconsistent"
         );
     }
-    let scaled_cols: Vec<Vec<f64>> = features
-        .names
-        .iter()
-        .map(|n| {
-            let j = m
-                .scaler
-                .index_of(n)
-                .ok_or_else(|| anyhow::anyhow!("scaler has no column {n}"))?;
-            Ok(m.scaler.transform(j, features.col(n).expect("present")))
-        })
-        .collect::<Result<_>>()?;
-    let frame = Frame {
-        dates: features.dates.clone(),
-        names: features.names.clone(),
-        cols: scaled_cols,
-        target: spec.target.clone(),
-    };
+    let frame = crate::preprocess::scale(&features, &m.scaler);
     let last = *frame.dates.last().expect("features are never empty");
     let dates: Vec<NaiveDate> = (1..=opts.days)
         .map(|h| last + Duration::days(h as i64))

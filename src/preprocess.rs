@@ -121,22 +121,31 @@ impl Prepared {
     }
 }
 
+/// `features` scaled column by column with `scaler`, which must have been fitted on the
+/// same columns in the same order (training and inference both scale through here).
+pub fn scale(features: &Features, scaler: &MinMaxScaler) -> Frame {
+    assert_eq!(
+        scaler.columns, features.names,
+        "scaler fitted on other columns"
+    );
+    Frame {
+        dates: features.dates.clone(),
+        names: features.names.clone(),
+        cols: (0..features.names.len())
+            .map(|j| scaler.transform(j, &features.cols[j]))
+            .collect(),
+        target: features.target.clone(),
+    }
+}
+
 /// Splits `features` in time and scales every column with a scaler fitted on train rows.
 pub fn prepare(features: &Features, ratios: SplitRatios) -> Prepared {
     let split = Split::new(features.len(), ratios);
     let scaler = MinMaxScaler::fit(&features.names, &features.cols, split.train_end);
-    let scaled_cols = (0..features.names.len())
-        .map(|j| scaler.transform(j, &features.cols[j]))
-        .collect();
+    let scaled = scale(features, &scaler);
     let real = Frame {
-        dates: features.dates.clone(),
-        names: features.names.clone(),
         cols: features.cols.clone(),
-        target: features.target.clone(),
-    };
-    let scaled = Frame {
-        cols: scaled_cols,
-        ..real.clone()
+        ..scaled.clone()
     };
     Prepared {
         scaled,
