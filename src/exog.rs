@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use tracing::{debug, info};
 
 use crate::config::{Exog, FuturePolicy};
-use crate::models::mstl::forecast_series;
+use crate::models::mstl::{ETS_SEARCH, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
 /// Season length of the exog forecaster.
@@ -60,6 +60,13 @@ pub fn log_policies(exog: &[Exog]) {
     }
 }
 
+/// A driver's next `horizon` values forecast from its history `past` (everything up to the
+/// origin) by MSTL(7) + AutoETS with the search `ets` — what `forecast`-policy columns get in
+/// evaluation and at inference, and known-policy ones at inference without a plan.
+pub fn forecast_driver(past: &[f64], horizon: usize, ets: &str) -> Result<Vec<f64>, ModelError> {
+    Ok(forecast_with(past, EXOG_PERIOD, horizon, 0.95, ets)?.mean)
+}
+
 /// The future inputs at origin `o`: `horizon` values per column.
 pub fn inputs_at(
     data: &Frame,
@@ -74,7 +81,7 @@ pub fn inputs_at(
         })?;
         let values = match e.policy {
             FuturePolicy::Known => known_after(col, o, horizon),
-            FuturePolicy::Forecast => forecast_series(&col[..=o], EXOG_PERIOD, horizon, 0.95)?.mean,
+            FuturePolicy::Forecast => forecast_driver(&col[..=o], horizon, ETS_SEARCH)?,
         };
         out.push((e.name.clone(), values));
     }

@@ -319,15 +319,9 @@ pub fn forecast_from_bundle(
             (Some(plan), FuturePolicy::Known) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
             _ => {
                 let col = frame.col(&e.name).expect("exog column in frame");
-                let f = crate::models::mstl::forecast_with(
-                    col,
-                    crate::exog::EXOG_PERIOD,
-                    opts.days,
-                    0.95,
-                    &m.spec.exog_ets,
-                )
-                .with_context(|| format!("forecasting {} for the horizon", e.name))?;
-                (f.mean, "forecast")
+                let values = crate::exog::forecast_driver(col, opts.days, &m.spec.exog_ets)
+                    .with_context(|| format!("forecasting {} for the horizon", e.name))?;
+                (values, "forecast")
             }
         };
         if e.policy == FuturePolicy::Known && source == "forecast" {
