@@ -358,18 +358,12 @@ impl Tracker for LocalTracker {
         if name.trim().is_empty() {
             return Err(TrackingError::Invalid("experiment name is empty".into()));
         }
-        let find = |s: &Self| -> Result<Option<String>, TrackingError> {
-            Ok(s.experiments()?
-                .into_iter()
-                .find(|e| e.name == name && e.lifecycle_stage == "active")
-                .map(|e| e.experiment_id))
-        };
-        if let Some(id) = find(self)? {
+        if let Some(id) = self.get_experiment(name)? {
             return Ok(id);
         }
         // Re-check under the lock: another process may have created it meanwhile.
         let _lock = self.lock()?;
-        if let Some(id) = find(self)? {
+        if let Some(id) = self.get_experiment(name)? {
             return Ok(id);
         }
         let mut rng = rand::rng();

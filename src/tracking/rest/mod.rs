@@ -303,11 +303,9 @@ impl Tracker for RestTracker {
             Ok(v) => as_string(v.get("experiment_id"))
                 .ok_or_else(|| bad("experiments/create", "no experiment_id")),
             // Someone created it between our two calls.
-            Err(TrackingError::Api { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => {
-                let v = self.call("GET", api, &[("experiment_name", name)], None)?;
-                as_string(v.get("experiment").and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| bad(api, "no experiment_id"))
-            }
+            Err(TrackingError::Api { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => self
+                .get_experiment(name)?
+                .ok_or_else(|| bad(api, "no experiment_id")),
             Err(e) => Err(e),
         }
     }
