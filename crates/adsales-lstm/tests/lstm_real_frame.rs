@@ -41,4 +41,17 @@ fn fits_and_backtests_on_the_processed_frame() {
         assert!(f.mean.iter().all(|v| v.is_finite()));
         assert!(f.lower.iter().zip(&f.upper).all(|(l, u)| l <= u));
     }
+    // Each origin's forecast is the one made from the history ending there, and no later row.
+    for k in [0, origins.len() / 2, origins.len() - 1] {
+        let o = origins[k];
+        let alone = a
+            .forecast(
+                &p.scaled.rows(0..o + 1),
+                &FutureInputs::default(),
+                h,
+                cfg.interval_level,
+            )
+            .unwrap();
+        assert_eq!(fcs[k], alone, "origin {o}");
+    }
 }

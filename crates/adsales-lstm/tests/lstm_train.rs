@@ -236,6 +236,7 @@ fn conformal_intervals_reach_nominal_coverage() {
     let fitted = spec.fit_lstm(&d).unwrap();
     let origins: Vec<usize> = (500..697).collect();
     let target = f.target();
+    let mut seen = Vec::new();
     for level in [0.8, 0.9] {
         let fcs = fitted
             .forecast_origins(&f, &origins, &|_| FutureInputs::default(), 3, level)
@@ -256,7 +257,13 @@ fn conformal_intervals_reach_nominal_coverage() {
             (cov - level).abs() < 4.0 * se,
             "level {level}: coverage {cov:.3} (se {se:.3})"
         );
+        let width: f64 = fcs.iter().map(|f| f.upper[0] - f.lower[0]).sum();
+        seen.push((cov, width));
     }
+    // The band is built for the level asked: a wider level covers more and is wider (the
+    // tolerance above alone would let one level's band pass for the other).
+    assert!(seen[0].0 < seen[1].0, "coverage {seen:?}");
+    assert!(seen[0].1 < seen[1].1, "width {seen:?}");
 }
 
 #[test]
