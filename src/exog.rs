@@ -16,8 +16,9 @@ use crate::config::{Exog, FuturePolicy};
 use crate::models::mstl::{ETS_SEARCH, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
-/// Season length of the exog forecaster.
-pub const EXOG_PERIOD: usize = 7;
+/// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
+/// seasonal-naive(7) error): what the baselines, MSTL and the exog forecaster all use.
+pub const WEEK: usize = 7;
 
 /// Precomputed future inputs for a set of origins.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +65,7 @@ pub fn log_policies(exog: &[Exog]) {
 /// origin) by MSTL(7) + AutoETS with the search `ets` — what `forecast`-policy columns get in
 /// evaluation and at inference, and known-policy ones at inference without a plan.
 pub fn forecast_driver(past: &[f64], horizon: usize, ets: &str) -> Result<Vec<f64>, ModelError> {
-    Ok(forecast_with(past, EXOG_PERIOD, horizon, 0.95, ets)?.mean)
+    Ok(forecast_with(past, WEEK, horizon, 0.95, ets)?.mean)
 }
 
 /// The future inputs at origin `o`: `horizon` values per column.

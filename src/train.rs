@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use crate::backtest::{self, Evaluation};
 use crate::config::{Config, Family};
-use crate::exog::FutureTable;
+use crate::exog::{FutureTable, WEEK};
 use crate::metrics::seasonal_naive_mae;
 use crate::modelio::{self, FeatureSpec};
 use crate::models::{FitData, FitInfo, FittedForecaster, Forecaster, ModelError};
@@ -134,8 +134,8 @@ impl<'a> EvalContext<'a> {
             stages,
             val_future,
             test_future,
-            val_scale: seasonal_naive_mae(&y[..s.train_end], 7),
-            test_scale: seasonal_naive_mae(&y[..s.val_end], 7),
+            val_scale: seasonal_naive_mae(&y[..s.train_end], WEEK),
+            test_scale: seasonal_naive_mae(&y[..s.val_end], WEEK),
         })
     }
 
@@ -295,8 +295,8 @@ pub fn family_specs(family: Family, cfg: &Config) -> Vec<Box<dyn Forecaster>> {
         crate::models::sarimax::Trend::parse(t.as_str()).expect("config trends are valid")
     };
     match family {
-        Family::SeasonalNaive => vec![Box::new(SeasonalNaive { period: 7 })],
-        Family::Mstl => vec![Box::new(Mstl { period: 7 })],
+        Family::SeasonalNaive => vec![Box::new(SeasonalNaive { period: WEEK })],
+        Family::Mstl => vec![Box::new(Mstl { period: WEEK })],
         Family::Arima => {
             let g = &cfg.arima;
             let mut specs: Vec<Box<dyn Forecaster>> = Vec::new();
