@@ -213,6 +213,11 @@ impl Filter {
         Ok(Filter { clauses })
     }
 
+    /// Whether a clause reads metrics (a run's metrics are its costliest part to load).
+    pub fn reads_metrics(&self) -> bool {
+        self.clauses.iter().any(|c| c.entity == Entity::Metric)
+    }
+
     pub fn matches(&self, run: &Run) -> bool {
         self.clauses.iter().all(|c| clause_matches(c, run))
     }

@@ -145,6 +145,13 @@ impl LocalTracker {
     }
 
     fn load_run(&self, dir: &Path) -> Result<Run, TrackingError> {
+        let mut run = self.load_run_head(dir)?;
+        self.load_run_data(dir, &mut run)?;
+        Ok(run)
+    }
+
+    /// A run's meta, params and tags; metrics and inputs left empty (see `load_run_data`).
+    fn load_run_head(&self, dir: &Path) -> Result<Run, TrackingError> {
         let meta = self.read_run_meta(dir)?;
         let mut info = Self::run_info(&meta)?;
         let params = read_kv_dir(&dir.join("params"))?;
@@ -154,6 +161,17 @@ impl LocalTracker {
         {
             info.run_name = n.clone();
         }
+        Ok(Run {
+            info,
+            params,
+            metrics: BTreeMap::new(),
+            tags,
+            inputs: Vec::new(),
+        })
+    }
+
+    /// Fills in a run's latest metrics (one file per key, every point read) and inputs.
+    fn load_run_data(&self, dir: &Path, run: &mut Run) -> Result<(), TrackingError> {
         let mut metrics = BTreeMap::new();
         let mdir = dir.join("metrics");
         if mdir.is_dir() {
@@ -171,14 +189,9 @@ impl LocalTracker {
                 }
             }
         }
-        let inputs = self.read_inputs(dir)?;
-        Ok(Run {
-            info,
-            params,
-            metrics,
-            tags,
-            inputs,
-        })
+        run.metrics = metrics;
+        run.inputs = self.read_inputs(dir)?;
+        Ok(())
     }
 
     fn read_history(&self, path: &Path, key: &str) -> Result<Vec<Metric>, TrackingError> {
@@ -605,8 +618,16 @@ impl Tracker for LocalTracker {
                 if check_run_id(&d).is_err() || !dir.join(META).is_file() {
                     continue;
                 }
-                let run = self.load_run(&dir)?;
-                if filter.matches(&run) {
+                // Metrics are read only for runs whose params, tags and attributes already
+                // match, unless the filter itself is on metrics.
+                let mut run = self.load_run_head(&dir)?;
+                if filter.reads_metrics() {
+                    self.load_run_data(&dir, &mut run)?;
+                    if filter.matches(&run) {
+                        runs.push(run);
+                    }
+                } else if filter.matches(&run) {
+                    self.load_run_data(&dir, &mut run)?;
                     runs.push(run);
                 }
             }
