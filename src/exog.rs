@@ -4,6 +4,11 @@
 //! - `forecast` columns (outcomes, e.g. clicks): an MSTL(7) + AutoETS forecast made from the
 //!   values up to and including the origin, never the actual future.
 //!
+//! Over a segment's origins the forecaster is fitted once, on the data up to the earliest
+//! origin, and from each later origin it decomposes that origin's history and filters it with
+//! those parameters fixed (protocol §4, as every state-space model here). Nothing after an
+//! origin is read for that origin's inputs.
+//!
 //! The inputs at an origin depend only on the data, not on the model, so they are computed
 //! once per origin and shared by every family and grid point.
 
@@ -13,7 +18,7 @@ use rayon::prelude::*;
 use tracing::{debug, info};
 
 use crate::config::{Exog, FuturePolicy};
-use crate::models::mstl::{ETS_SEARCH, forecast_with};
+use crate::models::mstl::{ETS_SEARCH, MstlEts, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
 /// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
@@ -29,15 +34,40 @@ pub struct FutureTable {
 impl FutureTable {
     /// Computes the future inputs of `exog` for every origin in `origins`, over the scaled
     /// frame `data` (rows after the last origin may exist; `forecast` columns never read them).
+    /// Each `forecast` column's model is fitted on the data up to the earliest origin.
     pub fn build(
         data: &Frame,
         exog: &[Exog],
         origins: &[usize],
         horizon: usize,
     ) -> Result<FutureTable, ModelError> {
+        let Some(&first) = origins.iter().min() else {
+            return Ok(FutureTable::default());
+        };
+        let columns: Vec<(&Exog, &[f64])> = exog
+            .iter()
+            .map(|e| Ok((e, column(data, &e.name)?)))
+            .collect::<Result<_, ModelError>>()?;
+        let models: Vec<Option<MstlEts>> = columns
+            .par_iter()
+            .map(|&(e, col)| match e.policy {
+                FuturePolicy::Known => Ok(None),
+                FuturePolicy::Forecast => MstlEts::fit(&col[..=first], WEEK).map(Some),
+            })
+            .collect::<Result<_, ModelError>>()?;
         let entries: Result<Vec<(usize, FutureInputs)>, ModelError> = origins
             .par_iter()
-            .map(|&o| Ok((o, inputs_at(data, exog, o, horizon)?)))
+            .map(|&o| {
+                let mut inputs = Vec::with_capacity(columns.len());
+                for (&(e, col), model) in columns.iter().zip(&models) {
+                    let values = match model {
+                        None => known_after(col, o, horizon),
+                        Some(m) => m.forecast(&col[..=o], horizon, 0.95)?.mean,
+                    };
+                    inputs.push((e.name.clone(), values));
+                }
+                Ok((o, FutureInputs { exog: inputs }))
+            })
             .collect();
         let by_origin: HashMap<usize, FutureInputs> = entries?.into_iter().collect();
         debug!(origins = by_origin.len(), "future exog inputs ready");
@@ -77,9 +107,7 @@ pub fn inputs_at(
 ) -> Result<FutureInputs, ModelError> {
     let mut out = Vec::with_capacity(exog.len());
     for e in exog {
-        let col = data.col(&e.name).ok_or_else(|| {
-            ModelError::BadInput(format!("exogenous column `{}` is not in the frame", e.name))
-        })?;
+        let col = column(data, &e.name)?;
         let values = match e.policy {
             FuturePolicy::Known => known_after(col, o, horizon),
             FuturePolicy::Forecast => forecast_driver(&col[..=o], horizon, ETS_SEARCH)?,
@@ -87,6 +115,12 @@ pub fn inputs_at(
         out.push((e.name.clone(), values));
     }
     Ok(FutureInputs { exog: out })
+}
+
+fn column<'a>(data: &'a Frame, name: &str) -> Result<&'a [f64], ModelError> {
+    data.col(name).ok_or_else(|| {
+        ModelError::BadInput(format!("exogenous column `{name}` is not in the frame"))
+    })
 }
 
 /// Actual values o+1..o+horizon; past the end of the data the last value is carried forward

@@ -59,6 +59,31 @@ fn poisoned_future_clicks_do_not_change_inputs_at_earlier_origins() {
     assert_ne!(c.get("clicks"), a.get(origin).get("clicks"));
 }
 
+/// Over a segment the forecaster is fitted once, on the data up to the earliest origin, and
+/// filtered forward: clicks poisoned inside the segment change the inputs from the origins
+/// that see them, never those of earlier origins (a fit on the whole segment would leak them
+/// backwards).
+#[test]
+fn clicks_inside_the_segment_reach_only_the_origins_after_them() {
+    let clean = frame(120);
+    let origins: Vec<usize> = (60..=80).collect();
+    let a = FutureTable::build(&clean, &exog(), &origins, 7).unwrap();
+    // At the first origin the table is the fit made there.
+    assert_eq!(a.get(60), inputs_at(&clean, &exog(), 60, 7).unwrap());
+    let mut poisoned = clean.clone();
+    for v in &mut poisoned.cols[2][70..] {
+        *v = 1e6;
+    }
+    let b = FutureTable::build(&poisoned, &exog(), &origins, 7).unwrap();
+    for &o in &origins {
+        if o < 70 {
+            assert_eq!(a.get(o), b.get(o), "origin {o} saw clicks after it");
+        } else {
+            assert_ne!(a.get(o).get("clicks"), b.get(o).get("clicks"), "origin {o}");
+        }
+    }
+}
+
 #[test]
 fn known_columns_use_actuals_after_the_origin() {
     let f = frame(100);
