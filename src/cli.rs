@@ -297,6 +297,32 @@ fn needs_libtorch(err: &anyhow::Error) -> bool {
 /// Name of the libtorch-linked twin binary, looked for next to the running one.
 pub const TORCH_BIN: &str = "adsales-torch";
 
+/// Fingerprint of the library sources this binary was built from (build.rs). `adsales` passes
+/// it to the twin it hands over to, and the twin refuses to run for an `adsales` built from
+/// other sources: its models, bundle format or checks could silently differ.
+pub const SOURCE_ID: &str = env!("ADSALES_SOURCE_ID");
+
+/// The environment variable that carries the handing-over binary's [`SOURCE_ID`].
+pub const PARENT_SOURCE_ENV: &str = "ADSALES_PARENT_SOURCE";
+
+/// In the twin, after a hand-over: an error if `adsales` was built from other sources.
+fn check_parent_sources() -> Result<(), String> {
+    match std::env::var(PARENT_SOURCE_ENV) {
+        Ok(parent) if parent != SOURCE_ID => {
+            let me = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| TORCH_BIN.to_string());
+            Err(format!(
+                "{me} was built from other sources than the `adsales` that handed this command \
+                 to it (sources {parent} vs {SOURCE_ID}); a partial build such as \
+                 `cargo build -p adsales` or `cargo run` rebuilds only `adsales`. Rebuild both \
+                 with `make release` or `cargo build --release`."
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Replaces this process with `adsales-torch` run with the same arguments. Returns only on
 /// failure, with an error that says how to get the twin binary.
 fn hand_over_to_torch(why: &str) -> anyhow::Error {
@@ -329,6 +355,7 @@ fn hand_over_to_torch(why: &str) -> anyhow::Error {
     let err = std::process::Command::new(&bin)
         .args(std::env::args_os().skip(1))
         .env(HANDED_OVER, "1")
+        .env(PARENT_SOURCE_ENV, SOURCE_ID)
         .exec();
     anyhow::anyhow!("{why}, but starting {} failed: {err}", bin.display())
 }
@@ -337,6 +364,10 @@ fn hand_over_to_torch(why: &str) -> anyhow::Error {
 /// libtorch (`adsales-torch`), `None` for `adsales`.
 pub fn main(torch: Option<&'static dyn crate::models::torch::TorchFamily>) -> ExitCode {
     if let Some(t) = torch {
+        if let Err(msg) = check_parent_sources() {
+            eprintln!("error: {msg}");
+            return ExitCode::from(1);
+        }
         crate::models::torch::install(t);
     }
     let cli = Cli::parse();

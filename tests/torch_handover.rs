@@ -114,4 +114,28 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("lacks the lstm family"), "{err}");
     assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
+
+    // A twin built from other sources than the `adsales` handing over (what a partial build
+    // leaves behind) refuses, before anything is tracked; from the same sources it runs.
+    let twin = std::path::Path::new(env!("CARGO_BIN_EXE_adsales")).with_file_name("adsales-torch");
+    let handed_over = |source: &str| {
+        std::process::Command::new(&twin)
+            .args(["train", "--config", "config.yaml"])
+            .current_dir(p.dir.path())
+            .env("ADSALES_HANDED_OVER", "1")
+            .env(adsales::cli::PARENT_SOURCE_ENV, source)
+            .env_remove("MLFLOW_TRACKING_URI")
+            .output()
+            .unwrap()
+    };
+    let o = handed_over("0123456789abcdef");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("built from other sources") && err.contains("make release"),
+        "{err}"
+    );
+    assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
+    let o = handed_over(adsales::cli::SOURCE_ID);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
