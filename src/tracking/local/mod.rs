@@ -28,11 +28,13 @@ use super::fsutil::{
 };
 use super::{
     ArtifactEntry, Batch, DatasetInput, Metric, ModelVersion, NewRun, Run, RunInfo, RunSearch,
-    RunStatus, Tracker, TrackingError, now_ms, parse_runs_uri, safe_relative_path, validate_key,
+    RunStatus, Tracker, TrackingError, now_ms, safe_relative_path, validate_key,
 };
 use crate::error::InputError;
 
 mod format;
+mod read;
+mod registry;
 use format::*;
 pub use format::{file_uri_to_path, path_to_file_uri};
 
@@ -127,133 +129,6 @@ impl LocalTracker {
         })
     }
 
-    fn read_run_meta(&self, dir: &Path) -> Result<RunMeta, TrackingError> {
-        read_yaml(&dir.join(META))
-    }
-
-    fn run_info(meta: &RunMeta) -> Result<RunInfo, TrackingError> {
-        Ok(RunInfo {
-            run_id: meta.run_id.clone(),
-            experiment_id: meta.experiment_id.clone(),
-            run_name: meta.run_name.clone(),
-            status: RunStatus::from_code(meta.status).unwrap_or(RunStatus::Running),
-            start_time: meta.start_time,
-            end_time: meta.end_time,
-            artifact_uri: meta.artifact_uri.clone(),
-            user_id: meta.user_id.clone(),
-        })
-    }
-
-    fn load_run(&self, dir: &Path) -> Result<Run, TrackingError> {
-        let mut run = self.load_run_head(dir)?;
-        self.load_run_data(dir, &mut run)?;
-        Ok(run)
-    }
-
-    /// A run's meta, params and tags; metrics and inputs left empty (see `load_run_data`).
-    fn load_run_head(&self, dir: &Path) -> Result<Run, TrackingError> {
-        let meta = self.read_run_meta(dir)?;
-        let mut info = Self::run_info(&meta)?;
-        let params = read_kv_dir(&dir.join("params"))?;
-        let tags = read_kv_dir(&dir.join("tags"))?;
-        if info.run_name.is_empty()
-            && let Some(n) = tags.get(super::TAG_RUN_NAME)
-        {
-            info.run_name = n.clone();
-        }
-        Ok(Run {
-            info,
-            params,
-            metrics: BTreeMap::new(),
-            tags,
-            inputs: Vec::new(),
-        })
-    }
-
-    /// Fills in a run's latest metrics (one file per key, every point read) and inputs.
-    fn load_run_data(&self, dir: &Path, run: &mut Run) -> Result<(), TrackingError> {
-        let mut metrics = BTreeMap::new();
-        let mdir = dir.join("metrics");
-        if mdir.is_dir() {
-            for key in super::fsutil::list_files_rel(&mdir)? {
-                if key.split('/').any(|s| s.starts_with('.')) {
-                    continue;
-                }
-                let hist = self.read_history(&mdir.join(&key), &key)?;
-                // MLflow's "latest": highest step, then timestamp.
-                if let Some(m) = hist
-                    .into_iter()
-                    .max_by(|a, b| (a.step, a.timestamp).cmp(&(b.step, b.timestamp)))
-                {
-                    metrics.insert(key, m);
-                }
-            }
-        }
-        run.metrics = metrics;
-        run.inputs = self.read_inputs(dir)?;
-        Ok(())
-    }
-
-    fn read_history(&self, path: &Path, key: &str) -> Result<Vec<Metric>, TrackingError> {
-        let text = read_string(path)?;
-        let mut out = Vec::new();
-        for line in text.lines() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            let corrupt = || TrackingError::Corrupt {
-                path: path.to_path_buf(),
-                reason: format!("bad metric line {line:?}"),
-            };
-            if parts.len() < 2 {
-                return Err(corrupt());
-            }
-            // Rust's f64 parser reads Python's `nan`, `inf`, `-inf` as well as numbers.
-            out.push(Metric {
-                key: key.to_string(),
-                timestamp: parts[0].parse().map_err(|_| corrupt())?,
-                value: parts[1].parse().map_err(|_| corrupt())?,
-                step: match parts.get(2) {
-                    Some(s) => s.parse().map_err(|_| corrupt())?,
-                    None => 0,
-                },
-            });
-        }
-        Ok(out)
-    }
-
-    fn read_inputs(&self, run_dir: &Path) -> Result<Vec<DatasetInput>, TrackingError> {
-        let mut out = Vec::new();
-        let exp_dir = run_dir.parent().unwrap_or(run_dir);
-        for d in subdirs(&run_dir.join("inputs"))? {
-            let p = run_dir.join("inputs").join(&d).join(META);
-            if !p.is_file() {
-                continue;
-            }
-            let input: InputMeta = read_yaml(&p)?;
-            if input.source_type != "DATASET" {
-                continue;
-            }
-            let dp = exp_dir.join("datasets").join(&input.source_id).join(META);
-            if !dp.is_file() {
-                continue;
-            }
-            let ds: DatasetMeta = read_yaml(&dp)?;
-            let (num_rows, sha256) = DatasetInput::from_profile(ds.profile.as_deref());
-            out.push(DatasetInput {
-                num_rows,
-                sha256,
-                name: ds.name,
-                digest: ds.digest,
-                source_type: ds.source_type,
-                source: ds.source,
-                context: input.tags.get("mlflow.data.context").cloned(),
-            });
-        }
-        Ok(out)
-    }
-
     fn artifact_root(&self, run_id: &str) -> Result<PathBuf, TrackingError> {
         let dir = self.run_dir(run_id)?;
         let meta = self.read_run_meta(&dir)?;
@@ -279,78 +154,6 @@ impl LocalTracker {
         let target = run_dir.join(folder).join(key);
         // Temp file in the run folder, not in the key folder where it would read as a key.
         replace_in(&target, value.as_bytes(), run_dir)
-    }
-
-    fn model_dir(&self, name: &str) -> Result<PathBuf, TrackingError> {
-        check_model_name(name)?;
-        Ok(self.root.join(MODELS).join(name))
-    }
-
-    fn version_dir(&self, name: &str, version: u64) -> Result<PathBuf, TrackingError> {
-        Ok(self.model_dir(name)?.join(format!("version-{version}")))
-    }
-
-    fn read_version(
-        &self,
-        name: &str,
-        version: u64,
-        aliases: &BTreeMap<String, String>,
-    ) -> Result<ModelVersion, TrackingError> {
-        let dir = self.version_dir(name, version)?;
-        let p = dir.join(META);
-        if !p.is_file() {
-            return Err(TrackingError::NotFound {
-                what: "model version",
-                name: format!("{name} version {version}"),
-            });
-        }
-        let m: VersionMeta = read_yaml(&p)?;
-        let v = m.version.to_string();
-        Ok(ModelVersion {
-            name: m.name,
-            aliases: aliases
-                .iter()
-                .filter(|(_, ver)| ver.trim() == v)
-                .map(|(a, _)| a.clone())
-                .collect(),
-            version: v,
-            run_id: m.run_id,
-            source: m.source,
-            status: m.status,
-            tags: read_kv_dir(&dir.join("tags"))?,
-            creation_timestamp: Some(m.creation_timestamp),
-        })
-    }
-
-    fn aliases(&self, name: &str) -> Result<BTreeMap<String, String>, TrackingError> {
-        Ok(read_kv_dir(&self.model_dir(name)?.join("aliases"))?
-            .into_iter()
-            .map(|(k, v)| (k, v.trim().to_string()))
-            .collect())
-    }
-
-    fn version_numbers(&self, name: &str) -> Result<Vec<u64>, TrackingError> {
-        let mut v: Vec<u64> = subdirs(&self.model_dir(name)?)?
-            .iter()
-            .filter_map(|d| d.strip_prefix("version-")?.parse().ok())
-            .collect();
-        v.sort_unstable();
-        Ok(v)
-    }
-
-    /// Folder holding a version's artifacts (from its `runs:/` or `file:` source).
-    fn version_source_dir(&self, mv: &ModelVersion) -> Result<PathBuf, TrackingError> {
-        if let Some((run_id, path)) = parse_runs_uri(&mv.source) {
-            let rel = safe_relative_path(path)?;
-            Ok(self.artifact_root(run_id)?.join(rel))
-        } else if mv.source.starts_with("file:") {
-            file_uri_to_path(&mv.source)
-        } else {
-            Err(TrackingError::Unsupported(format!(
-                "model {} version {}: source {} is not local",
-                mv.name, mv.version, mv.source
-            )))
-        }
     }
 }
 
