@@ -112,8 +112,16 @@ pub struct InferResult {
     pub recent: Vec<(NaiveDate, f64)>,
 }
 
+/// A resolved model reference: the version, the alias it came through, and the version's
+/// `family` tag (set at registration).
+struct Resolved {
+    version: String,
+    alias: Option<String>,
+    family: Option<String>,
+}
+
 /// Resolves the model reference to a version, listing what exists when it cannot.
-fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<(String, Option<String>)> {
+fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
     let uri = tracker.uri();
     let versions = tracker
         .list_versions(r.name())
@@ -144,7 +152,11 @@ fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<(String, Optio
                 format!("MLflow tracking at {uri}: reading alias {alias} of {name}")
             })?;
             match v {
-                Some(v) => Ok((v.version, Some(alias.clone()))),
+                Some(v) => Ok(Resolved {
+                    family: v.tags.get("family").cloned(),
+                    version: v.version,
+                    alias: Some(alias.clone()),
+                }),
                 None => Err(InputError::new(format!(
                     "no model version has alias @{alias} on registered model {name}; {}",
                     what_exists()
@@ -153,8 +165,12 @@ fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<(String, Optio
             }
         }
         ModelRef::Version { name, version } => {
-            if versions.iter().any(|v| &v.version == version) {
-                Ok((version.clone(), None))
+            if let Some(v) = versions.iter().find(|v| &v.version == version) {
+                Ok(Resolved {
+                    version: version.clone(),
+                    alias: None,
+                    family: v.tags.get("family").cloned(),
+                })
             } else {
                 Err(InputError::new(format!(
                     "registered model {name} has no version {version}; {}",
@@ -377,7 +393,17 @@ pub fn run(cfg: &Config, opts: &InferOptions) -> Result<InferResult> {
     };
     let tracker = open_tracker(&cfg.mlflow.tracking_uri)
         .with_context(|| format!("opening MLflow tracking at {}", cfg.mlflow.tracking_uri))?;
-    let (version, alias) = resolve_version(tracker.as_ref(), &r)?;
+    let Resolved {
+        version,
+        alias,
+        family,
+    } = resolve_version(tracker.as_ref(), &r)?;
+    // An LSTM needs the libtorch-linked twin: say so before downloading the bundle, which the
+    // twin will download again (the bundle's own manifest stays the authority when the tag is
+    // missing: loading it raises the same error).
+    if family.as_deref() == Some("lstm") && crate::models::torch::family().is_none() {
+        return Err(crate::models::ModelError::NeedsLibtorch.into());
+    }
     let tmp = tempfile::tempdir().context("creating a temp folder")?;
     let dir = tracker
         .download_model_version(r.name(), &version, tmp.path())
