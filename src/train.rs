@@ -107,7 +107,7 @@ impl<'a> EvalContext<'a> {
         let val_origins = backtest::origins(&(s.train_end..s.val_end));
         let test_origins = backtest::origins(&(s.val_end..s.n));
         // Only SARIMAX reads future exog values, and only its own columns: forecasting any
-        // other driver at every origin would be wasted MSTL fits.
+        // other driver at every origin would be wasted work.
         let exog: Vec<crate::config::Exog> = if cfg.families.contains(&Family::Sarimax) {
             cfg.data
                 .exog

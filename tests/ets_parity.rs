@@ -1,0 +1,80 @@
+//! Our ETS filter and forecasts against statsmodels' `ETSModel.smooth` with the same fixed
+//! parameters and initial states (fixtures: `scripts/gen_ets_fixtures.py`): point forecasts
+//! (including the damped-trend sum φ + … + φ^h, where augurs differs) and the shape of the
+//! h-step interval widths. Estimation is checked against augurs in `src/models/ets.rs`.
+
+use adsales::models::ets::{Ets, EtsTrend};
+use serde_json::Value;
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+#[test]
+fn forecasts_equal_statsmodels_with_the_same_parameters() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ets");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures folder")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 12,
+        "expected the generated fixtures in {}",
+        dir.display()
+    );
+    let mut damped = 0;
+    for p in &paths {
+        let f: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let name = f["name"].as_str().unwrap();
+        let trend = match f["trend"].as_str().unwrap() {
+            "none" => EtsTrend::None,
+            "additive" => EtsTrend::Additive,
+            "damped" => EtsTrend::Damped,
+            t => panic!("{name}: trend {t}"),
+        };
+        damped += (trend == EtsTrend::Damped) as usize;
+        let y = floats(&f["y"]);
+        let model = Ets {
+            trend,
+            alpha: f["alpha"].as_f64().unwrap(),
+            beta: f["beta"].as_f64().unwrap(),
+            phi: f["phi"].as_f64().unwrap(),
+            level0: f["level0"].as_f64().unwrap(),
+            slope0: f["slope0"].as_f64().unwrap(),
+            sigma2: 1.0,
+            aicc: f64::NAN,
+            nobs: y.len(),
+        };
+        let want = floats(&f["mean"]);
+        let ratio = floats(&f["width_ratio"]);
+        let got = model.forecast(&y, want.len(), 0.95);
+        let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+        for h in 0..want.len() {
+            let d = (got.mean[h] - want[h]).abs();
+            assert!(
+                d <= 1e-9 * scale,
+                "{name} step {}: mean {} vs statsmodels {} (|d| {d:e})",
+                h + 1,
+                got.mean[h],
+                want[h]
+            );
+            let r = (got.upper[h] - got.mean[h]) / (got.upper[0] - got.mean[0]);
+            assert!(
+                (r - ratio[h]).abs() <= 1e-9 * ratio[h],
+                "{name} step {}: width ratio {r} vs statsmodels {}",
+                h + 1,
+                ratio[h]
+            );
+        }
+    }
+    assert!(
+        damped >= 4,
+        "the damped models are where the references differ"
+    );
+}
