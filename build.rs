@@ -1,29 +1,43 @@
 //! Fingerprints the library's sources, so that `adsales` can tell when the `adsales-torch` twin
 //! it hands LSTM work to was built from other sources (a partial build such as
 //! `cargo build -p adsales` or `cargo run` relinks only `adsales`): see `cli::SOURCE_ID`.
+//!
+//! Hashed: the Rust sources under `src/`, the files `include_bytes!` reads from `assets/`, the
+//! manifest and the lock file (dependency versions). Other files under `src/` (editor backups)
+//! are left out so they cannot make two builds of the same code disagree.
 
 use std::path::{Path, PathBuf};
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
-            collect(&p, out);
-        } else {
+            collect(&p, keep, out);
+        } else if keep(&p) {
             out.push(p);
         }
     }
 }
 
 fn main() {
-    // A directory: cargo reruns this when anything under it changes.
-    println!("cargo:rerun-if-changed=src");
-    println!("cargo:rerun-if-changed=Cargo.toml");
+    // Directories: cargo reruns this when anything under them changes.
+    for p in ["src", "assets", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={p}");
+    }
     let mut files = vec![PathBuf::from("Cargo.toml")];
-    collect(Path::new("src"), &mut files);
+    // A workspace member's lock file lives at the workspace root, which is this folder.
+    if Path::new("Cargo.lock").is_file() {
+        files.push(PathBuf::from("Cargo.lock"));
+    }
+    collect(
+        Path::new("src"),
+        &|p| p.extension().is_some_and(|e| e == "rs"),
+        &mut files,
+    );
+    collect(Path::new("assets"), &|_| true, &mut files);
     files.sort();
     // FNV-1a over each path and its bytes: no dependency, and stable across toolchains.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use tracing::{debug, info};
 
 use crate::config::{Exog, FuturePolicy};
-use crate::models::mstl::{ETS_SEARCH, MstlEts, forecast_with};
+use crate::models::mstl::{ETS_SEARCH, EtsEngine, MstlEts, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
 /// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
@@ -92,10 +92,15 @@ pub fn log_policies(exog: &[Exog]) {
 }
 
 /// A driver's next `horizon` values forecast from its history `past` (everything up to the
-/// origin) by MSTL(7) + AutoETS with the search `ets` — what `forecast`-policy columns get in
-/// evaluation and at inference, and known-policy ones at inference without a plan.
-pub fn forecast_driver(past: &[f64], horizon: usize, ets: &str) -> Result<Vec<f64>, ModelError> {
-    Ok(forecast_with(past, WEEK, horizon, 0.95, ets)?.mean)
+/// origin) by MSTL(7) + AutoETS with the search `ets` on `engine`, fitted on all of `past` —
+/// what inference gives `forecast`-policy drivers, and known-policy ones without a plan.
+pub fn forecast_driver(
+    past: &[f64],
+    horizon: usize,
+    ets: &str,
+    engine: EtsEngine,
+) -> Result<Vec<f64>, ModelError> {
+    Ok(forecast_with(past, WEEK, horizon, 0.95, ets, engine)?.mean)
 }
 
 /// The future inputs at origin `o`: `horizon` values per column.
@@ -110,7 +115,9 @@ pub fn inputs_at(
         let col = column(data, &e.name)?;
         let values = match e.policy {
             FuturePolicy::Known => known_after(col, o, horizon),
-            FuturePolicy::Forecast => forecast_driver(&col[..=o], horizon, ETS_SEARCH)?,
+            FuturePolicy::Forecast => {
+                forecast_driver(&col[..=o], horizon, ETS_SEARCH, EtsEngine::Adsales)?
+            }
         };
         out.push((e.name.clone(), values));
     }

@@ -335,8 +335,13 @@ pub fn forecast_from_bundle(
             (Some(plan), FuturePolicy::Known) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
             _ => {
                 let col = frame.col(&e.name).expect("exog column in frame");
-                let values = crate::exog::forecast_driver(col, opts.days, &m.spec.exog_ets)
-                    .with_context(|| format!("forecasting {} for the horizon", e.name))?;
+                let values = crate::exog::forecast_driver(
+                    col,
+                    opts.days,
+                    &m.spec.exog_ets,
+                    m.spec.exog_engine,
+                )
+                .with_context(|| format!("forecasting {} for the horizon", e.name))?;
                 (values, "forecast")
             }
         };

@@ -48,6 +48,10 @@ pub struct FeatureSpec {
     /// evaluated with; bundles from before it was recorded used "ZZN").
     #[serde(default = "crate::models::mstl::legacy_ets_search")]
     pub exog_ets: String,
+    /// The implementation of that search: ours for bundles saved since our ETS, augurs' for
+    /// those saved before (the default when absent), as each model was evaluated.
+    #[serde(default)]
+    pub exog_engine: crate::models::mstl::EtsEngine,
 }
 
 impl FeatureSpec {
@@ -78,6 +82,7 @@ impl FeatureSpec {
             interval_level: cfg.interval_level,
             data_sha256: data_sha256.to_string(),
             exog_ets: crate::models::mstl::ETS_SEARCH.to_string(),
+            exog_engine: crate::models::mstl::EtsEngine::Adsales,
         }
     }
 

@@ -66,18 +66,30 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         })
         .expect("the lstm family's best run holds a bundle");
     let id = &with_bundle.info.run_id;
+    // Tagged as registration tags it (the hand-over happens before the download), and
+    // untagged (the bundle's manifest tells, once loaded).
+    let source = format!("runs:/{id}/model");
+    let family_tag = [("family".to_string(), "lstm".to_string())];
+    let untagged = tracker
+        .create_model_version("Ad_Sales_Forecaster", &source, id, &[])
+        .unwrap();
     let v = tracker
-        .create_model_version("Ad_Sales_Forecaster", &format!("runs:/{id}/model"), id, &[])
+        .create_model_version("Ad_Sales_Forecaster", &source, id, &family_tag)
         .unwrap();
     tracker
         .set_alias("Ad_Sales_Forecaster", "Staging", &v.version)
         .unwrap();
 
-    let o = p.run(&["infer", "--config", "config.yaml", "--format", "json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(json["model"]["family"], "lstm", "{json}");
-    assert_eq!(json["forecast"].as_array().unwrap().len(), 7, "{json}");
+    let untagged_uri = format!("models:/Ad_Sales_Forecaster/{}", untagged.version);
+    for extra in [&[][..], &["--model-uri", untagged_uri.as_str()][..]] {
+        let mut args = vec!["infer", "--config", "config.yaml", "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = p.run(&args);
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json["model"]["family"], "lstm", "{json}");
+        assert_eq!(json["forecast"].as_array().unwrap().len(), 7, "{json}");
+    }
 
     // Without the twin: one clear message naming it, exit 1, nothing tracked by the attempt.
     let runs_before = walk_files(&p.path("mlruns")).len();
@@ -101,6 +113,31 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         );
     }
     assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
+
+    // A version tagged lstm hands over before its bundle is downloaded: with a source that
+    // does not exist, the error is the missing twin's, not the download's.
+    let ghost = tracker
+        .create_model_version(
+            "Ad_Sales_Forecaster",
+            &format!("runs:/{id}/no-such-model"),
+            id,
+            &family_tag,
+        )
+        .unwrap();
+    let runs_before = walk_files(&p.path("mlruns")).len();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
+        .args(["infer", "--config", "config.yaml", "--model-uri"])
+        .arg(format!("models:/Ad_Sales_Forecaster/{}", ghost.version))
+        .current_dir(p.dir.path())
+        .env("ADSALES_TORCH_BIN", &missing)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains("does not exist") && !err.contains("downloading"),
+        "{err}"
+    );
 
     // A "twin" that is `adsales` itself would hand over again: refused, no exec loop.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))

@@ -8,11 +8,13 @@
 //! everything but the LSTM). Here a fit is plain data ([`Ets`]) that [`Ets::forecast`] runs
 //! over any series that extends the one it was fitted on.
 //!
-//! The estimation follows augurs' (after R's `forecast::ets` and statsforecast) step for step —
-//! the same starting values and bounds (including the β ≤ α₀ bound augurs' start-up leaves on
-//! the optimiser), the same bounded Nelder–Mead with its stopping rule, likelihood and AICc —
-//! so a search here picks the model augurs picks, with the same parameters; the tests hold the
-//! two side by side on the same series.
+//! The estimation follows augurs' step for step — the same starting values and bounds, the same
+//! bounded Nelder–Mead with its stopping rule, likelihood and AICc — so a search here picks the
+//! model augurs picks, with the same parameters; the tests hold the two side by side on the
+//! same series. augurs ported R's `forecast::ets` (via statsforecast) with two differences kept
+//! here: β is bounded above by α's starting value (≈ 0.19, a side effect of augurs' start-up)
+//! rather than by α itself as in R, fable and statsforecast, and admissibility is not
+//! re-checked during the search (inside those bounds it always holds for these models).
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +66,8 @@ pub enum EtsError {
     NonFinite(usize),
     #[error("no ETS model could be fitted (every candidate's likelihood was undefined)")]
     NoModel,
+    #[error("the estimates are not finite")]
+    NonFiniteFit,
 }
 
 // augurs' defaults for "usual" bounds: α, β, γ, φ.
@@ -199,7 +203,42 @@ impl Ets {
             f64::INFINITY
         };
         fit.sigma2 = sse / (n as f64 - k as f64 - 2.0);
+        if fit.check().is_err() {
+            return Err(EtsError::NonFiniteFit);
+        }
         Ok(fit)
+    }
+
+    /// Checks a model (e.g. one read from a file): finite values, smoothing parameters inside
+    /// the bounds estimation keeps to, a variance that is not negative.
+    pub fn check(&self) -> Result<(), String> {
+        let values = [
+            ("alpha", self.alpha),
+            ("beta", self.beta),
+            ("phi", self.phi),
+            ("level0", self.level0),
+            ("slope0", self.slope0),
+            ("sigma2", self.sigma2),
+        ];
+        if let Some((k, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(format!("ETS {k} is {v}"));
+        }
+        if !(LOWER[0]..=1.0).contains(&self.alpha) {
+            return Err(format!(
+                "ETS alpha {} is outside [{}, 1]",
+                self.alpha, LOWER[0]
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.beta) || !(0.0..=1.0).contains(&self.phi) {
+            return Err(format!(
+                "ETS beta {} or phi {} is outside [0, 1]",
+                self.beta, self.phi
+            ));
+        }
+        if self.sigma2 < 0.0 {
+            return Err(format!("ETS sigma2 {} is negative", self.sigma2));
+        }
+        Ok(())
     }
 
     /// augurs' name of the model, e.g. "ETS(A,Ad,N)".
@@ -528,8 +567,10 @@ mod tests {
     /// models are each selected at least once here.
     #[test]
     fn auto_selects_and_fits_as_augurs_does() {
+        let mut selected = std::collections::BTreeSet::new();
         for (name, y) in series() {
             let ours = Ets::auto(&y).unwrap();
+            selected.insert(ours.name());
             let theirs = AutoETS::new(1, "AZN").unwrap().fit(&y).unwrap();
             let m = theirs.model();
             let trend = match (m.model_type().trend.included(), m.damped()) {
@@ -565,6 +606,11 @@ mod tests {
                 }
             }
         }
+        assert_eq!(
+            selected.len(),
+            3,
+            "every model should be exercised: {selected:?}"
+        );
     }
 
     /// Each single model reaches augurs' likelihood (same optimiser, same start).
@@ -659,5 +705,23 @@ mod tests {
                 .iter()
                 .all(|v| (v - 3.0).abs() < 1e-6)
         );
+        // Models read from files are checked before use.
+        assert_eq!(c.check(), Ok(()));
+        for broken in [
+            Ets {
+                alpha: 0.0,
+                ..c.clone()
+            },
+            Ets {
+                sigma2: f64::NAN,
+                ..c.clone()
+            },
+            Ets {
+                phi: 1.5,
+                ..c.clone()
+            },
+        ] {
+            assert!(broken.check().is_err(), "{broken:?}");
+        }
     }
 }

@@ -53,7 +53,8 @@ struct Decomposition {
     last_season: Vec<f64>,
 }
 
-fn decompose(y: &[f64], period: usize) -> Result<Decomposition, ModelError> {
+/// The length and finiteness every MSTL forecaster needs.
+fn check_series(y: &[f64], period: usize) -> Result<(), ModelError> {
     let spec = spec_name(period);
     if y.len() < 2 * period + 2 {
         return Err(ModelError::Unsupported {
@@ -70,6 +71,12 @@ fn decompose(y: &[f64], period: usize) -> Result<Decomposition, ModelError> {
             "{spec}: non-finite value at position {i}"
         )));
     }
+    Ok(())
+}
+
+fn decompose(y: &[f64], period: usize) -> Result<Decomposition, ModelError> {
+    check_series(y, period)?;
+    let spec = spec_name(period);
     // The naive trend model costs nothing; only the decomposition is used.
     let fitted = MSTLModel::naive(vec![period])
         .fit(y)
@@ -95,10 +102,26 @@ fn decompose(y: &[f64], period: usize) -> Result<Decomposition, ModelError> {
     })
 }
 
+/// Which implementation an ETS search runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EtsEngine {
+    /// augurs' AutoETS, re-estimated at every forecast: what bundles saved before [`Ets`]
+    /// existed were judged with (the default when a bundle names no engine).
+    #[default]
+    Augurs,
+    /// [`Ets`]: fitted once, its parameters kept.
+    Adsales,
+}
+
 impl MstlEts {
     /// Decomposes `y` and fits the ETS trend model (AICc over the [`ETS_SEARCH`] models).
     pub fn fit(y: &[f64], period: usize) -> Result<MstlEts, ModelError> {
         let d = decompose(y, period)?;
+        Self::fit_decomposed(&d, period)
+    }
+
+    fn fit_decomposed(d: &Decomposition, period: usize) -> Result<MstlEts, ModelError> {
         let ets = Ets::auto(&d.deseasonalised).map_err(|e| ModelError::Unsupported {
             spec: spec_name(period),
             reason: e.to_string(),
@@ -106,10 +129,32 @@ impl MstlEts {
         Ok(MstlEts { period, ets })
     }
 
+    /// [`fit`](Self::fit) on `y` and [`forecast`](Self::forecast) from its end, decomposing once.
+    pub fn fit_forecast(
+        y: &[f64],
+        period: usize,
+        horizon: usize,
+        level: f64,
+    ) -> Result<(MstlEts, Forecast), ModelError> {
+        let d = decompose(y, period)?;
+        let m = Self::fit_decomposed(&d, period)?;
+        let f = m.forecast_decomposed(&d, horizon, level)?;
+        Ok((m, f))
+    }
+
     /// Forecasts `horizon` steps after the end of `y`, a series that starts where the fitted
     /// one started (it may extend it): decomposed again, filtered with the fitted parameters.
     pub fn forecast(&self, y: &[f64], horizon: usize, level: f64) -> Result<Forecast, ModelError> {
         let d = decompose(y, self.period)?;
+        self.forecast_decomposed(&d, horizon, level)
+    }
+
+    fn forecast_decomposed(
+        &self,
+        d: &Decomposition,
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
         let f = self.ets.forecast(&d.deseasonalised, horizon, level);
         // The seasonal part repeats its last season, as in augurs' MSTL forecaster.
         let season = |h: usize| d.last_season[h % self.period];
@@ -141,31 +186,27 @@ impl MstlEts {
     }
 }
 
-/// [`forecast_with`] using the current [`ETS_SEARCH`].
-pub fn forecast_series(
-    y: &[f64],
-    period: usize,
-    horizon: usize,
-    level: f64,
-) -> Result<Forecast, ModelError> {
-    forecast_with(y, period, horizon, level, ETS_SEARCH)
-}
-
-/// Fits MSTL(period) + ETS (search `ets`) on `y` and forecasts `horizon` steps: one fit at
-/// the end of `y`. [`ETS_SEARCH`] is ours ([`MstlEts`]); any other search (bundles saved
-/// before it, "ZZN") runs through augurs' AutoETS, which those models were judged with.
+/// Fits MSTL(period) + ETS (search `ets`) on `y` and forecasts `horizon` steps from its end.
+/// [`EtsEngine::Adsales`] implements [`ETS_SEARCH`]; [`EtsEngine::Augurs`] runs augurs'
+/// AutoETS with any search (models saved before our ETS, which were judged with it).
 pub fn forecast_with(
     y: &[f64],
     period: usize,
     horizon: usize,
     level: f64,
     ets: &str,
+    engine: EtsEngine,
 ) -> Result<Forecast, ModelError> {
-    if ets == ETS_SEARCH {
-        return MstlEts::fit(y, period)?.forecast(y, horizon, level);
-    }
     let spec = spec_name(period);
-    decompose(y, period)?; // the same length and finiteness checks
+    if engine == EtsEngine::Adsales {
+        if ets != ETS_SEARCH {
+            return Err(ModelError::BadInput(format!(
+                "{spec}: ETS search `{ets}` is not implemented here (only {ETS_SEARCH})"
+            )));
+        }
+        return Ok(MstlEts::fit_forecast(y, period, horizon, level)?.1);
+    }
+    check_series(y, period)?;
     let search = AutoETS::new(1, ets)
         .map_err(|e| ModelError::BadInput(format!("{spec}: AutoETS search `{ets}`: {e}")))?;
     let model = MSTLModel::new(vec![period], search.into_trend_model());
@@ -211,7 +252,8 @@ pub struct FittedMstl {
     #[serde(default = "legacy_ets_search")]
     pub ets: String,
     /// The trend model with its parameters fixed. Absent in bundles saved before fits were
-    /// kept: those re-estimate the trend model (search `ets`, augurs) at every forecast.
+    /// kept: those re-estimate the trend model (search `ets`, augurs' AutoETS, as they were
+    /// judged) at every forecast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trend_model: Option<Ets>,
 }
@@ -241,7 +283,14 @@ impl Forecaster for Mstl {
 
 impl FittedMstl {
     pub fn load(dir: &Path) -> Result<FittedMstl, ModelError> {
-        super::load_json(dir, "params.json")
+        let m: FittedMstl = super::load_json(dir, "params.json")?;
+        if let Some(ets) = &m.trend_model {
+            ets.check().map_err(|reason| ModelError::Io {
+                path: dir.join("params.json").display().to_string(),
+                reason,
+            })?;
+        }
+        Ok(m)
     }
 
     fn forecast_series(
@@ -256,7 +305,7 @@ impl FittedMstl {
                 ets: ets.clone(),
             }
             .forecast(y, horizon, level),
-            None => forecast_with(y, self.period, horizon, level, &self.ets),
+            None => forecast_with(y, self.period, horizon, level, &self.ets, EtsEngine::Augurs),
         }
     }
 }
@@ -360,7 +409,9 @@ mod tests {
         };
         assert_eq!(f(fitted.as_ref()), f(&back));
         assert!(f(&old).mean.iter().all(|v| v.is_finite()));
-        assert!(forecast_with(&frame.cols[0], 7, 3, 0.9, "XYZ").is_err());
+        for engine in [EtsEngine::Augurs, EtsEngine::Adsales] {
+            assert!(forecast_with(&frame.cols[0], 7, 3, 0.9, "XYZ", engine).is_err());
+        }
     }
 
     fn weekly(n: usize, seed: u64, trend: f64) -> Vec<f64> {
@@ -410,6 +461,34 @@ mod tests {
         }
     }
 
+    /// Bundles saved before fits were kept (search "AZN", no trend model) forecast exactly as
+    /// augurs' MSTL + AutoETS, which they were judged with.
+    #[test]
+    fn legacy_bundles_forecast_through_augurs() {
+        let old: FittedMstl = serde_json::from_str(r#"{"period":7,"ets":"AZN"}"#).unwrap();
+        let y = weekly(200, 5, 0.001);
+        let frame = Frame {
+            dates: (0..200)
+                .map(|d| {
+                    chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(d)
+                })
+                .collect(),
+            names: vec!["y".into()],
+            cols: vec![y.clone()],
+            target: "y".into(),
+        };
+        let f = old
+            .forecast(&frame, &FutureInputs::default(), 7, 0.9)
+            .unwrap();
+        let g = MSTLModel::new(vec![7], AutoETS::new(1, "AZN").unwrap().into_trend_model())
+            .fit(&y)
+            .unwrap()
+            .predict(7, 0.9)
+            .unwrap();
+        assert_eq!(f.mean, g.point);
+        assert_eq!(f.upper, g.intervals.unwrap().upper);
+    }
+
     /// From a later origin the parameters stay fixed: the forecast is not a refit's, and it
     /// reads nothing after the origin.
     #[test]
@@ -422,9 +501,10 @@ mod tests {
             .forecast(&y[..350], 7, 0.95)
             .unwrap();
         assert_ne!(from_fit, refit);
-        let mut poisoned = y.clone();
-        poisoned[350..].iter_mut().for_each(|v| *v = 1e9);
-        assert_eq!(fit.forecast(&poisoned[..350], 7, 0.95).unwrap(), from_fit);
+        // The data between the fit and the origin moves the forecast (it is filtered).
+        let mut moved = y.clone();
+        moved[320..350].iter_mut().for_each(|v| *v += 0.5);
+        assert_ne!(fit.forecast(&moved[..350], 7, 0.95).unwrap(), from_fit);
         // Both stay close to each other: the same model on nearly the same data.
         for (a, b) in from_fit.mean.iter().zip(&refit.mean) {
             assert!((a - b).abs() < 0.05, "{a} vs {b}");
