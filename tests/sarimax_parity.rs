@@ -13,6 +13,9 @@
 //! default parameters passes only if it matches the polished ones instead (reported as such).
 //! Run with `--nocapture` to see the deviation table.
 
+mod common;
+use common::floats;
+
 use std::path::PathBuf;
 
 use adsales::models::sarimax::{SarimaxSpec, Trend, fit, forecast, loglike};
@@ -37,14 +40,6 @@ struct Fixture {
     llf_at_start: f64,
     fc: Value,
     polished: Value,
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
 }
 
 fn load_fixtures() -> Vec<Fixture> {

@@ -94,17 +94,20 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
     // Without the twin: one clear message naming it, exit 1, nothing tracked by the attempt.
     let runs_before = walk_files(&p.path("mlruns")).len();
     let missing = p.path("no-such-adsales-torch");
-    for args in [
-        &["train", "--config", "config.yaml"][..],
-        &["infer", "--config", "config.yaml"][..],
-    ] {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
+    let without_twin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
             .args(args)
             .current_dir(p.dir.path())
             .env("ADSALES_TORCH_BIN", &missing)
             .env_remove("MLFLOW_TRACKING_URI")
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    for args in [
+        &["train", "--config", "config.yaml"][..],
+        &["infer", "--config", "config.yaml"][..],
+    ] {
+        let o = without_twin(args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(
@@ -125,14 +128,14 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         )
         .unwrap();
     let runs_before = walk_files(&p.path("mlruns")).len();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_adsales"))
-        .args(["infer", "--config", "config.yaml", "--model-uri"])
-        .arg(format!("models:/Ad_Sales_Forecaster/{}", ghost.version))
-        .current_dir(p.dir.path())
-        .env("ADSALES_TORCH_BIN", &missing)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap();
+    let ghost_uri = format!("models:/Ad_Sales_Forecaster/{}", ghost.version);
+    let o = without_twin(&[
+        "infer",
+        "--config",
+        "config.yaml",
+        "--model-uri",
+        &ghost_uri,
+    ]);
     let err = stderr(&o);
     assert!(
         err.contains("does not exist") && !err.contains("downloading"),

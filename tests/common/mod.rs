@@ -138,3 +138,12 @@ impl Project {
         })
     }
 }
+
+/// A JSON fixture's array of numbers (panics on anything else: the fixture is broken).
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
