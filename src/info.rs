@@ -292,13 +292,21 @@ pub fn to_text(i: &Info) -> String {
             l.status,
             l.start_time.as_deref().unwrap_or("?")
         ));
+        // The spec column as wide as its longest entry (SARIMAX specs with exog run long).
+        let w = l
+            .leaderboard
+            .iter()
+            .map(|r| r.best_spec.chars().count())
+            .chain(std::iter::once("best spec".len()))
+            .max()
+            .unwrap_or(0);
         s.push_str(&format!(
-            "  {:<15} {:<34} {:>11} {:>11} {:>7} {:>6}\n",
+            "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
             "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE"
         ));
         for r in &l.leaderboard {
             s.push_str(&format!(
-                "  {:<15} {:<34} {:>11} {:>11} {:>7} {:>6}\n",
+                "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
                 r.family,
                 r.best_spec,
                 opt(r.val_rmse),
