@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use tracing::{debug, info};
 
 use crate::config::{Exog, FuturePolicy};
-use crate::models::mstl::{ETS_SEARCH, EtsEngine, MstlEts, forecast_with};
+use crate::models::mstl::{EtsEngine, MstlEts, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
 /// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
@@ -103,25 +103,15 @@ pub fn forecast_driver(
     Ok(forecast_with(past, WEEK, horizon, 0.95, ets, engine)?.mean)
 }
 
-/// The future inputs at origin `o`: `horizon` values per column.
+/// The future inputs at origin `o`: `horizon` values per column (a table of that one origin,
+/// so the forecasters are fitted at `o`).
 pub fn inputs_at(
     data: &Frame,
     exog: &[Exog],
     o: usize,
     horizon: usize,
 ) -> Result<FutureInputs, ModelError> {
-    let mut out = Vec::with_capacity(exog.len());
-    for e in exog {
-        let col = column(data, &e.name)?;
-        let values = match e.policy {
-            FuturePolicy::Known => known_after(col, o, horizon),
-            FuturePolicy::Forecast => {
-                forecast_driver(&col[..=o], horizon, ETS_SEARCH, EtsEngine::Adsales)?
-            }
-        };
-        out.push((e.name.clone(), values));
-    }
-    Ok(FutureInputs { exog: out })
+    Ok(FutureTable::build(data, exog, &[o], horizon)?.get(o))
 }
 
 fn column<'a>(data: &'a Frame, name: &str) -> Result<&'a [f64], ModelError> {

@@ -44,7 +44,6 @@ fn forecasts_equal_statsmodels_with_the_same_parameters() {
             slope0: f["slope0"].as_f64().unwrap(),
             sigma2: 1.0,
             aicc: f64::NAN,
-            nobs: y.len(),
         };
         let want = floats(&f["mean"]);
         let ratio = floats(&f["width_ratio"]);

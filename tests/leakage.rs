@@ -2,8 +2,9 @@
 //! origin, while `known` columns do use their (planned) actuals.
 
 use adsales::config::{Exog, FuturePolicy};
-use adsales::exog::{FutureTable, inputs_at};
+use adsales::exog::{FutureTable, forecast_driver, inputs_at};
 use adsales::models::Frame;
+use adsales::models::mstl::{ETS_SEARCH, EtsEngine};
 use chrono::{Duration, NaiveDate};
 
 fn frame(n: usize) -> Frame {
@@ -68,8 +69,10 @@ fn clicks_inside_the_segment_reach_only_the_origins_after_them() {
     let clean = frame(120);
     let origins: Vec<usize> = (60..=80).collect();
     let a = FutureTable::build(&clean, &exog(), &origins, 7).unwrap();
-    // At the first origin the table is the fit made there.
-    assert_eq!(a.get(60), inputs_at(&clean, &exog(), 60, 7).unwrap());
+    // At the first origin the table is the fit made there (the one-shot fit and forecast of
+    // inference).
+    let fitted_at_60 = forecast_driver(&clean.cols[2][..=60], 7, ETS_SEARCH, EtsEngine::Adsales);
+    assert_eq!(a.get(60).get("clicks"), Some(fitted_at_60.unwrap().as_slice()));
     let mut poisoned = clean.clone();
     for v in &mut poisoned.cols[2][70..] {
         *v = 1e6;

@@ -138,52 +138,63 @@ impl MstlEts {
     ) -> Result<(MstlEts, Forecast), ModelError> {
         let d = decompose(y, period)?;
         let m = Self::fit_decomposed(&d, period)?;
-        let f = m.forecast_decomposed(&d, horizon, level)?;
+        let f = forecast_decomposed(&m.ets, period, &d, horizon, level)?;
         Ok((m, f))
     }
 
     /// Forecasts `horizon` steps after the end of `y`, a series that starts where the fitted
     /// one started (it may extend it): decomposed again, filtered with the fitted parameters.
     pub fn forecast(&self, y: &[f64], horizon: usize, level: f64) -> Result<Forecast, ModelError> {
-        let d = decompose(y, self.period)?;
-        self.forecast_decomposed(&d, horizon, level)
+        forecast_fixed(&self.ets, self.period, y, horizon, level)
     }
+}
 
-    fn forecast_decomposed(
-        &self,
-        d: &Decomposition,
-        horizon: usize,
-        level: f64,
-    ) -> Result<Forecast, ModelError> {
-        let f = self.ets.forecast(&d.deseasonalised, horizon, level);
-        // The seasonal part repeats its last season, as in augurs' MSTL forecaster.
-        let season = |h: usize| d.last_season[h % self.period];
-        let shift = |v: Vec<f64>| -> Vec<f64> {
-            v.into_iter()
-                .enumerate()
-                .map(|(h, x)| x + season(h))
-                .collect()
-        };
-        let out = Forecast {
-            mean: shift(f.mean),
-            lower: shift(f.lower),
-            upper: shift(f.upper),
-            level,
-        };
-        if out
-            .mean
-            .iter()
-            .chain(&out.lower)
-            .chain(&out.upper)
-            .any(|v| !v.is_finite())
-        {
-            return Err(ModelError::Numerical {
-                spec: spec_name(self.period),
-                reason: "non-finite forecast".into(),
-            });
-        }
-        Ok(out)
+/// [`MstlEts::forecast`] for a trend model held elsewhere (a loaded bundle's).
+fn forecast_fixed(
+    ets: &Ets,
+    period: usize,
+    y: &[f64],
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ModelError> {
+    forecast_decomposed(ets, period, &decompose(y, period)?, horizon, level)
+}
+
+fn forecast_decomposed(
+    ets: &Ets,
+    period: usize,
+    d: &Decomposition,
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ModelError> {
+    let f = ets.forecast(&d.deseasonalised, horizon, level);
+    // The seasonal part repeats its last season, as in augurs' MSTL forecaster.
+    let season = |h: usize| d.last_season[h % period];
+    let shift = |v: Vec<f64>| -> Vec<f64> {
+        v.into_iter()
+            .enumerate()
+            .map(|(h, x)| x + season(h))
+            .collect()
+    };
+    let out = Forecast {
+        mean: shift(f.mean),
+        lower: shift(f.lower),
+        upper: shift(f.upper),
+        level,
+    };
+    if out
+        .mean
+        .iter()
+        .chain(&out.lower)
+        .chain(&out.upper)
+        .any(|v| !v.is_finite())
+    {
+        return Err(ModelError::Numerical {
+            spec: spec_name(period),
+            reason: "non-finite forecast".into(),
+        });
     }
+    Ok(out)
 }
 
 /// Fits MSTL(period) + ETS (search `ets`) on `y` and forecasts `horizon` steps from its end.
@@ -300,11 +311,7 @@ impl FittedMstl {
         level: f64,
     ) -> Result<Forecast, ModelError> {
         match &self.trend_model {
-            Some(ets) => MstlEts {
-                period: self.period,
-                ets: ets.clone(),
-            }
-            .forecast(y, horizon, level),
+            Some(ets) => forecast_fixed(ets, self.period, y, horizon, level),
             None => forecast_with(y, self.period, horizon, level, &self.ets, EtsEngine::Augurs),
         }
     }
