@@ -244,6 +244,7 @@ fn plan_moves_a_sarimax_forecast_in_the_expected_direction() {
     }
     // Without a plan the spend is forecast, and the output says so.
     let o = infer(&p, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["exog"][0]["source"], "forecast");
     // A plan that misses forecast dates, or the column, is refused naming what is missing.

@@ -117,17 +117,14 @@ fn duplicated_config_key_is_refused() {
         "config.yaml",
         "seed: 1\nseed: 2\npaths:\n  raw_data: raw.csv\n",
     );
-    bad_train(&p, &["config.yaml"]);
+    bad_train(&p, &["config.yaml", "seed"]);
 }
 
 /// A trained project (seasonal naive) to feed hostile plan and --data files to `infer`.
 fn trained() -> Project {
     let p = Project::new();
     p.write("raw.csv", &raw_csv(150, &[]));
-    p.write(
-        "config.yaml",
-        "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive]\nmlflow:\n  tracking_uri: mlruns\n",
-    );
+    p.config("");
     ok_train(&p);
     p
 }

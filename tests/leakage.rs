@@ -72,7 +72,10 @@ fn clicks_inside_the_segment_reach_only_the_origins_after_them() {
     // At the first origin the table is the fit made there (the one-shot fit and forecast of
     // inference).
     let fitted_at_60 = forecast_driver(&clean.cols[2][..=60], 7, ETS_SEARCH, EtsEngine::Adsales);
-    assert_eq!(a.get(60).get("clicks"), Some(fitted_at_60.unwrap().as_slice()));
+    assert_eq!(
+        a.get(60).get("clicks"),
+        Some(fitted_at_60.unwrap().as_slice())
+    );
     let mut poisoned = clean.clone();
     for v in &mut poisoned.cols[2][70..] {
         *v = 1e6;

@@ -72,7 +72,13 @@ fn same_seed_same_results_across_runs_and_thread_counts() {
     train(&p, "1");
     let (b2, m2) = (board(&p), bundle(&p, 2));
     assert_eq!(b1, b2, "leaderboards differ");
-    assert!(b1.len() >= 6, "header + every family: {b1:?}");
+    // Header + every listed family (the seasonal-naive baseline is always there).
+    for fam in families.split(',').map(str::trim).chain(["seasonal_naive"]) {
+        assert!(
+            b1.iter().any(|l| l.split(',').nth(1) == Some(fam)),
+            "{fam} missing from the leaderboard: {b1:?}"
+        );
+    }
     assert_eq!(m1.keys().collect::<Vec<_>>(), m2.keys().collect::<Vec<_>>());
     for (k, v) in &m1 {
         assert!(v == &m2[k], "bundle file {k} differs between runs");

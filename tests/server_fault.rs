@@ -87,9 +87,5 @@ fn server_killed_mid_train_fails_cleanly() {
         "names the server: {err}"
     );
     assert!(!err.contains("panicked"), "{err}");
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("registered"),
-        "nothing registered"
-    );
     assert!(!p.path("mlruns").exists(), "no fallback to a local store");
 }

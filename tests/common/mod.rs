@@ -31,9 +31,7 @@ impl Project {
     /// Writes a config with the given extra YAML lines after a minimal base
     /// (raw data at raw.csv, seasonal naive only, local tracking under the scratch folder).
     pub fn config(&self, extra: &str) -> PathBuf {
-        let text = format!(
-            "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive]\nmlflow:\n  tracking_uri: mlruns\n{extra}"
-        );
+        let text = format!("{}{extra}", config_text("seasonal_naive", "mlruns"));
         self.write("config.yaml", &text)
     }
     pub fn run(&self, args: &[&str]) -> Output {
@@ -132,11 +130,31 @@ impl Project {
     /// No MLflow run exists in the project's local store (bad input is refused before
     /// tracking starts, so nothing can be left RUNNING).
     pub fn no_runs(&self) -> bool {
-        !walk_files(&self.path("mlruns")).iter().any(|f| {
-            f.ends_with("meta.yaml")
-                && std::fs::read_to_string(f).is_ok_and(|m| m.contains("run_id"))
-        })
+        run_statuses(&self.path("mlruns")).is_empty()
     }
+}
+
+/// Status codes of every run's meta.yaml in a local store.
+pub fn run_statuses(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(exps) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for e in exps.flatten() {
+        let Ok(runs) = std::fs::read_dir(e.path()) else {
+            continue;
+        };
+        for r in runs.flatten() {
+            let meta = r.path().join("meta.yaml");
+            if let Ok(text) = std::fs::read_to_string(&meta)
+                && text.contains("run_id")
+                && let Some(s) = text.lines().find_map(|l| l.strip_prefix("status: "))
+            {
+                out.push(s.trim().to_string());
+            }
+        }
+    }
+    out
 }
 
 /// A JSON fixture's array of numbers (panics on anything else: the fixture is broken).
