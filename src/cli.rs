@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Family};
+use crate::config::Config;
 use crate::error::{InputError, is_input_error};
 use crate::logging::{self, Verbosity};
 
@@ -142,15 +142,16 @@ fn run(cli: Cli) -> Result<()> {
             no_register,
         } => {
             let cfg = load_config(&config, verbosity)?;
-            if cfg.families.contains(&Family::Lstm) && crate::models::torch::family().is_none() {
-                return Err(hand_over_to_torch("the lstm family is in `families`"));
-            }
             let opts = crate::train::TrainOptions {
                 track: !no_track,
                 register: !no_track && !no_register,
                 progress: !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
-            let report = crate::train::run(&cfg, &opts)?;
+            // `train::run` asks for the lstm family before it reads or writes anything.
+            let report = or_hand_over(
+                crate::train::run(&cfg, &opts),
+                "the lstm family is in `families`",
+            )?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", crate::train::leaderboard(&report))?;
             if let Some(w) = report.winner {
@@ -215,13 +216,8 @@ fn run(cli: Cli) -> Result<()> {
                 plan: a.plan,
                 level,
             };
-            let r = match crate::infer::run(&cfg, &opts) {
-                // Nothing is written before the model is loaded, so handing over is safe.
-                Err(e) if needs_libtorch(&e) => {
-                    return Err(hand_over_to_torch("the model is an LSTM"));
-                }
-                r => r?,
-            };
+            // Nothing is written before the model is loaded, so handing over is safe.
+            let r = or_hand_over(crate::infer::run(&cfg, &opts), "the model is an LSTM")?;
             let text = match a.format {
                 Format::Table => crate::infer::to_table(&r),
                 Format::Csv => crate::infer::to_csv(&r),
@@ -285,6 +281,15 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `r`, unless it failed for want of libtorch: then this process is replaced by the twin
+/// (returning only if that fails).
+fn or_hand_over<T>(r: Result<T>, why: &str) -> Result<T> {
+    match r {
+        Err(e) if needs_libtorch(&e) => Err(hand_over_to_torch(why)),
+        r => r,
+    }
+}
+
 fn needs_libtorch(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         matches!(
@@ -302,7 +307,8 @@ pub const TORCH_BIN: &str = "adsales-torch";
 /// other sources: its models, bundle format or checks could silently differ.
 pub const SOURCE_ID: &str = env!("ADSALES_SOURCE_ID");
 
-/// The environment variable that carries the handing-over binary's [`SOURCE_ID`].
+/// The environment variable that carries the handing-over binary's [`SOURCE_ID`] (and marks
+/// a process started by a hand-over).
 pub const PARENT_SOURCE_ENV: &str = "ADSALES_PARENT_SOURCE";
 
 /// In the twin, after a hand-over: an error if `adsales` was built from other sources.
@@ -316,7 +322,7 @@ fn check_parent_sources() -> Result<(), String> {
                 "{me} was built from other sources than the `adsales` that handed this command \
                  to it (sources {parent} vs {SOURCE_ID}); a partial build such as \
                  `cargo build -p adsales` or `cargo run` rebuilds only `adsales`. Rebuild both \
-                 with `make release` or `cargo build --release`."
+                 with `cargo build` (`--release` for release builds) or `make release`."
             ))
         }
         _ => Ok(()),
@@ -327,10 +333,10 @@ fn check_parent_sources() -> Result<(), String> {
 /// failure, with an error that says how to get the twin binary.
 fn hand_over_to_torch(why: &str) -> anyhow::Error {
     use std::os::unix::process::CommandExt;
-    // Set on the twin's environment: a twin that lacks the family after all (a wrong
-    // ADSALES_TORCH_BIN, a copy of `adsales` under the twin's name) must not exec forever.
-    const HANDED_OVER: &str = "ADSALES_HANDED_OVER";
-    if std::env::var_os(HANDED_OVER).is_some() {
+    // Set on the twin's environment by a hand-over: a "twin" that lacks the family after all
+    // (a wrong ADSALES_TORCH_BIN, a copy of `adsales` under the twin's name) must not exec
+    // forever.
+    if std::env::var_os(PARENT_SOURCE_ENV).is_some() {
         return anyhow::anyhow!(
             "{why}, but this binary was started as `{TORCH_BIN}` and lacks the lstm family \
              (is ADSALES_TORCH_BIN pointing at `adsales` itself?)"
@@ -354,7 +360,6 @@ fn hand_over_to_torch(why: &str) -> anyhow::Error {
     tracing::debug!(bin = %bin.display(), "{why}: handing over to {TORCH_BIN}");
     let err = std::process::Command::new(&bin)
         .args(std::env::args_os().skip(1))
-        .env(HANDED_OVER, "1")
         .env(PARENT_SOURCE_ENV, SOURCE_ID)
         .exec();
     anyhow::anyhow!("{why}, but starting {} failed: {err}", bin.display())

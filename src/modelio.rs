@@ -99,23 +99,16 @@ impl FeatureSpec {
     }
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
-    ModelError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
 /// The daily history as CSV (same layout as the processed snapshot).
 pub fn history_to_csv(d: &Daily) -> Vec<u8> {
     crate::features::table_csv(&d.dates, &d.names, &d.cols, &d.is_filled)
 }
 
 pub fn history_from_csv(path: &Path) -> Result<Daily, ModelError> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| io(path, e))?;
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| ModelError::io(path, e))?;
     let header: Vec<String> = rdr
         .headers()
-        .map_err(|e| io(path, e))?
+        .map_err(|e| ModelError::io(path, e))?
         .iter()
         .map(String::from)
         .collect();
@@ -123,13 +116,16 @@ pub fn history_from_csv(path: &Path) -> Result<Daily, ModelError> {
         || header[0] != "date"
         || header.last().map(String::as_str) != Some("is_filled")
     {
-        return Err(io(path, "expected columns date, ..., is_filled"));
+        return Err(ModelError::io(
+            path,
+            "expected columns date, ..., is_filled",
+        ));
     }
     let names = header[1..header.len() - 1].to_vec();
     let (mut dates, mut cols, mut filled) = (Vec::new(), vec![Vec::new(); names.len()], Vec::new());
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| io(path, e))?;
-        let bad = |what: &str| io(path, format!("row {}: bad {what}", i + 2));
+        let rec = rec.map_err(|e| ModelError::io(path, e))?;
+        let bad = |what: &str| ModelError::io(path, format!("row {}: bad {what}", i + 2));
         dates.push(NaiveDate::parse_from_str(&rec[0], "%Y-%m-%d").map_err(|_| bad("date"))?);
         for (j, c) in cols.iter_mut().enumerate() {
             c.push(rec[j + 1].parse::<f64>().map_err(|_| bad(&names[j]))?);
@@ -156,11 +152,11 @@ pub fn write_bundle(
     summary: &serde_json::Value,
     run_id: Option<&str>,
 ) -> Result<MlModel, ModelError> {
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     fitted.save(dir)?;
     let put = |name: &str, bytes: &[u8]| {
         let p = dir.join(name);
-        crate::fsutil::write_atomic(&p, bytes).map_err(|e| io(&p, e))
+        crate::fsutil::write_atomic(&p, bytes).map_err(|e| ModelError::io(&p, e))
     };
     put(SCALER_FILE, scaler.to_json().as_bytes())?;
     put(
@@ -184,7 +180,7 @@ pub fn write_bundle(
             run_id: run_id.map(String::from),
         },
     )
-    .map_err(|e| io(dir, e))
+    .map_err(|e| ModelError::io(dir, e))
 }
 
 /// A verified, loaded bundle.
@@ -202,15 +198,15 @@ pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
     let manifest = bundle::verify_bundle(dir)?;
     let read = |name: &str| -> Result<String, ModelError> {
         let p = dir.join(name);
-        std::fs::read_to_string(&p).map_err(|e| io(&p, e))
+        std::fs::read_to_string(&p).map_err(|e| ModelError::io(&p, e))
     };
     let spec: FeatureSpec = serde_json::from_str(&read(FEATURE_SPEC_FILE)?)
-        .map_err(|e| io(&dir.join(FEATURE_SPEC_FILE), e))?;
-    let scaler =
-        MinMaxScaler::from_json(&read(SCALER_FILE)?).map_err(|e| io(&dir.join(SCALER_FILE), e))?;
+        .map_err(|e| ModelError::io(&dir.join(FEATURE_SPEC_FILE), e))?;
+    let scaler = MinMaxScaler::from_json(&read(SCALER_FILE)?)
+        .map_err(|e| ModelError::io(&dir.join(SCALER_FILE), e))?;
     let history = history_from_csv(&dir.join(HISTORY_FILE))?;
-    let summary =
-        serde_json::from_str(&read(SUMMARY_FILE)?).map_err(|e| io(&dir.join(SUMMARY_FILE), e))?;
+    let summary = serde_json::from_str(&read(SUMMARY_FILE)?)
+        .map_err(|e| ModelError::io(&dir.join(SUMMARY_FILE), e))?;
     let fitted = load_fitted(&manifest.flavors.adsales.family, dir)?;
     Ok(LoadedModel {
         manifest,

@@ -195,29 +195,21 @@ impl<'a> EvalContext<'a> {
         }
     }
 
-    /// Runs a whole grid (in parallel when `parallel`), picks the best point by validation
-    /// RMSE and evaluates it on test.
+    /// Runs a whole grid on all cores, picks the best point by validation RMSE and evaluates
+    /// it on test.
     pub fn run_family(
         &self,
         family: Family,
         specs: &[Box<dyn Forecaster>],
-        parallel: bool,
         bar: &indicatif::ProgressBar,
     ) -> FamilyResult {
         let t0 = Instant::now();
-        let mut points: Vec<PointResult> = if parallel {
-            // Collecting a parallel iterator keeps grid order, so results do not depend on
-            // the thread count.
-            specs
-                .par_iter()
-                .map(|m| self.run_point(m.as_ref(), bar))
-                .collect()
-        } else {
-            specs
-                .iter()
-                .map(|m| self.run_point(m.as_ref(), bar))
-                .collect()
-        };
+        // Collecting a parallel iterator keeps grid order, so results do not depend on the
+        // thread count.
+        let mut points: Vec<PointResult> = specs
+            .par_iter()
+            .map(|m| self.run_point(m.as_ref(), bar))
+            .collect();
         let best = points
             .iter()
             .enumerate()
@@ -288,13 +280,13 @@ fn progress_bar(show: bool, fam: Family, n: usize) -> indicatif::ProgressBar {
 }
 
 /// The grid of a family as boxed specs, in grid order.
-pub fn family_specs(family: Family, cfg: &Config) -> Vec<Box<dyn Forecaster>> {
+pub fn family_specs(family: Family, cfg: &Config) -> Result<Vec<Box<dyn Forecaster>>> {
     use crate::models::sarimax::{SarimaxForecaster, SarimaxSpec};
     use crate::models::{mstl::Mstl, naive::SeasonalNaive};
     let trend = |t: crate::config::Trend| {
         crate::models::sarimax::Trend::parse(t.as_str()).expect("config trends are valid")
     };
-    match family {
+    Ok(match family {
         Family::SeasonalNaive => vec![Box::new(SeasonalNaive { period: WEEK })],
         Family::Mstl => vec![Box::new(Mstl { period: WEEK })],
         Family::Arima => {
@@ -354,10 +346,8 @@ pub fn family_specs(family: Family, cfg: &Config) -> Vec<Box<dyn Forecaster>> {
             specs
         }
         // `run` checked that the family is installed before anything was tracked.
-        Family::Lstm => crate::models::torch::family()
-            .map(|t| t.specs(&cfg.lstm, cfg.seed))
-            .unwrap_or_default(),
-    }
+        Family::Lstm => crate::models::torch::require()?.specs(&cfg.lstm, cfg.seed),
+    })
 }
 
 /// Simplicity rank for tie-breaks across families (lower is simpler).
@@ -442,17 +432,15 @@ fn run_tracked(
     let mut logged_best: Vec<Option<LoggedBest>> = Vec::new();
     let mut tracking_seconds = 0.0;
     for fam in order {
-        let specs = family_specs(fam, cfg);
+        let specs = family_specs(fam, cfg)?;
         let bar = progress_bar(opts.progress, fam, specs.len());
-        let result = if let (Family::Lstm, Some(torch)) = (fam, crate::models::torch::family()) {
-            // libtorch's thread count is process-wide: grid points run concurrently with one
-            // intra-op thread each, or one after another with all cores (the LSTM issue's
-            // measurement picks). Results are identical either way.
-            let (concurrent, _threads) = torch.grid_threads();
-            ctx.run_family(fam, &specs, concurrent, &bar)
-        } else {
-            ctx.run_family(fam, &specs, true, &bar)
+        // libtorch's thread count is process-wide: held at what the LSTM grid runs best with
+        // (one intra-op thread per concurrent grid point) while that grid runs.
+        let _threads = match fam {
+            Family::Lstm => Some(crate::models::torch::require()?.grid_guard()),
+            _ => None,
         };
+        let result = ctx.run_family(fam, &specs, &bar);
         bar.finish_and_clear();
         match result.best_point() {
             Some(p) => {

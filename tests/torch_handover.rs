@@ -162,7 +162,6 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         std::process::Command::new(&twin)
             .args(["train", "--config", "config.yaml"])
             .current_dir(p.dir.path())
-            .env("ADSALES_HANDED_OVER", "1")
             .env(adsales::cli::PARENT_SOURCE_ENV, source)
             .env_remove("MLFLOW_TRACKING_URI")
             .output()

@@ -39,6 +39,16 @@ pub enum ModelError {
     NeedsLibtorch,
 }
 
+impl ModelError {
+    /// Reading or writing the model file `path` failed for `reason`.
+    pub fn io(path: &Path, reason: impl std::fmt::Display) -> ModelError {
+        ModelError::Io {
+            path: path.display().to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// A daily frame of named numeric columns (column-major), in the space models work in (scaled).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Frame {
@@ -261,19 +271,12 @@ pub mod nonfinite {
 pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), ModelError> {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(value).expect("model params serialise");
-    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::io(&path, e))
 }
 
 /// Reads `dir/name` written by [`save_json`].
 pub fn load_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, ModelError> {
     let path = dir.join(name);
-    let io = |reason: String| ModelError::Io {
-        path: path.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| io(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| io(e.to_string()))
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| ModelError::io(&path, e))
 }

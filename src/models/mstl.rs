@@ -296,10 +296,8 @@ impl FittedMstl {
     pub fn load(dir: &Path) -> Result<FittedMstl, ModelError> {
         let m: FittedMstl = super::load_json(dir, "params.json")?;
         if let Some(ets) = &m.trend_model {
-            ets.check().map_err(|reason| ModelError::Io {
-                path: dir.join("params.json").display().to_string(),
-                reason,
-            })?;
+            ets.check()
+                .map_err(|reason| ModelError::io(&dir.join("params.json"), reason))?;
         }
         Ok(m)
     }

@@ -19,9 +19,9 @@ use crate::config::LstmFile;
 pub trait TorchFamily: Sync {
     /// The grid points of the config's `lstm` section, in config order.
     fn specs(&self, cfg: &LstmFile, seed: u64) -> Vec<Box<dyn Forecaster>>;
-    /// How the grid runs: `true` when grid points should run concurrently; the guard holds
-    /// libtorch's process-wide thread setting for that mode until it is dropped.
-    fn grid_threads(&self) -> (bool, Box<dyn Any>);
+    /// Holds libtorch's process-wide thread setting for a grid whose points run concurrently
+    /// (the way `train` runs every grid) until it is dropped.
+    fn grid_guard(&self) -> Box<dyn Any>;
     /// Restores a fitted model saved in `dir`.
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError>;
     /// Whether the config's `lstm` section can run here (e.g. `device: cuda` needs a GPU);

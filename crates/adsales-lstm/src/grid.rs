@@ -44,6 +44,15 @@ impl GridMode {
             GridMode::Concurrent { workers: cores }
         }
     }
+
+    /// Sets libtorch's intra-op threads for this mode (one per concurrent grid point) until
+    /// the guard is dropped.
+    pub fn threads(self) -> IntraOpThreads {
+        match self {
+            GridMode::Sequential { threads } => IntraOpThreads::set(threads),
+            GridMode::Concurrent { .. } => IntraOpThreads::set(1),
+        }
+    }
 }
 
 /// The `lstm` section of the config as lists; [`LstmGrid::specs`] expands the product.
@@ -220,13 +229,10 @@ pub fn fit_grid(
     mode: GridMode,
 ) -> Vec<Result<FittedLstm, ModelError>> {
     tracing::info!(specs = specs.len(), ?mode, "lstm grid");
+    let _guard = mode.threads();
     match mode {
-        GridMode::Sequential { threads } => {
-            let _guard = IntraOpThreads::set(threads);
-            specs.iter().map(|s| fit_one(s, data)).collect()
-        }
+        GridMode::Sequential { .. } => specs.iter().map(|s| fit_one(s, data)).collect(),
         GridMode::Concurrent { workers } => {
-            let _guard = IntraOpThreads::set(1);
             let next = AtomicUsize::new(0);
             let results: Mutex<Vec<Option<Result<FittedLstm, ModelError>>>> =
                 Mutex::new((0..specs.len()).map(|_| None).collect());

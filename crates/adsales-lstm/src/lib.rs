@@ -264,9 +264,8 @@ pub struct FittedLstm {
     pub history: TrainHistory,
 }
 
-/// What `lstm.json` holds next to the weights. Every float that must round-trip exactly
-/// (conformal scores, loss histories) lives in the safetensors file instead: serde_json without
-/// its `float_roundtrip` feature may parse an f64 one ulp off.
+/// What `lstm.json` holds next to the weights. The long float arrays (conformal scores, loss
+/// histories) live in the safetensors file as raw f64, next to the weights they belong to.
 #[derive(Serialize, Deserialize)]
 struct Meta {
     family: String,
@@ -356,14 +355,10 @@ impl FittedLstm {
 
     /// Reads a model written by [`FittedForecaster::save`].
     pub fn load(dir: &Path) -> Result<FittedLstm, ModelError> {
-        let io = |path: &Path, reason: String| ModelError::Io {
-            path: path.display().to_string(),
-            reason,
-        };
         let meta_path = dir.join(META_FILE);
         let meta: Meta = adsales::models::load_json(dir, META_FILE)?;
         if meta.family != "lstm" {
-            return Err(io(
+            return Err(ModelError::io(
                 &meta_path,
                 format!("family is {}, not lstm", meta.family),
             ));
@@ -376,9 +371,9 @@ impl FittedLstm {
             horizon: meta.spec.max_horizon,
         };
         let w_path = dir.join(WEIGHTS_FILE);
-        let named = Tensor::read_safetensors(&w_path).map_err(|e| io(&w_path, e.to_string()))?;
-        let weights = Weights::from_named(shape, &named).map_err(|e| io(&w_path, e))?;
-        let read = |name: &str| f64_tensor(&named, name).map_err(|e| io(&w_path, e));
+        let named = Tensor::read_safetensors(&w_path).map_err(|e| ModelError::io(&w_path, e))?;
+        let weights = Weights::from_named(shape, &named).map_err(|e| ModelError::io(&w_path, e))?;
+        let read = |name: &str| f64_tensor(&named, name).map_err(|e| ModelError::io(&w_path, e));
         let scores = (0..meta.spec.max_horizon)
             .map(|k| read(&score_name(k)))
             .collect::<Result<Vec<_>, _>>()?;
@@ -393,9 +388,9 @@ impl FittedLstm {
             || meta.best_epoch == 0
             || meta.best_epoch > meta.epochs
         {
-            return Err(io(
+            return Err(ModelError::io(
                 &meta_path,
-                "epoch counts disagree with the weights file".into(),
+                "epoch counts disagree with the weights file",
             ));
         }
         Ok(FittedLstm {
@@ -431,7 +426,8 @@ impl FittedForecaster for FittedLstm {
         Ok(f.pop().expect("one origin, one forecast"))
     }
 
-    /// All origins in one batched forward pass (the same numbers as one call per origin).
+    /// All origins in one call: their windows gathered, then one forward pass per window
+    /// (`train::predict`), so each origin's numbers equal a call for that origin alone.
     fn forecast_origins(
         &self,
         data: &Frame,
@@ -503,11 +499,7 @@ impl FittedForecaster for FittedLstm {
     }
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        let io = |path: &Path, reason: String| ModelError::Io {
-            path: path.display().to_string(),
-            reason,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
         let w_path = dir.join(WEIGHTS_FILE);
         let mut named = self.weights.to_named();
         for (k, s) in self.conformal.scores.iter().enumerate() {
@@ -518,7 +510,7 @@ impl FittedForecaster for FittedLstm {
             Tensor::from_slice(&self.history.train_loss),
         ));
         named.push((VAL_LOSS.into(), Tensor::from_slice(&self.history.val_loss)));
-        Tensor::write_safetensors(&named, &w_path).map_err(|e| io(&w_path, e.to_string()))?;
+        Tensor::write_safetensors(&named, &w_path).map_err(|e| ModelError::io(&w_path, e))?;
         let meta = Meta {
             family: "lstm".into(),
             spec: self.spec.clone(),
@@ -587,11 +579,8 @@ impl adsales::models::torch::TorchFamily for Torch {
             .collect()
     }
 
-    fn grid_threads(&self) -> (bool, Box<dyn std::any::Any>) {
-        match GridMode::auto() {
-            GridMode::Concurrent { .. } => (true, Box::new(IntraOpThreads::set(1))),
-            GridMode::Sequential { threads } => (false, Box::new(IntraOpThreads::set(threads))),
-        }
+    fn grid_guard(&self) -> Box<dyn std::any::Any> {
+        Box::new(GridMode::auto().threads())
     }
 
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {

@@ -202,10 +202,10 @@ impl FittedForecaster for FittedSarimax {
 pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
     let fit: SarimaxFit = crate::models::load_json(dir, PARAMS_FILE)?;
     if fit.params.len() != fit.spec.param_names().len() {
-        return Err(ModelError::Io {
-            path: dir.join(PARAMS_FILE).display().to_string(),
-            reason: "parameter count does not match the spec".into(),
-        });
+        return Err(ModelError::io(
+            &dir.join(PARAMS_FILE),
+            "parameter count does not match the spec",
+        ));
     }
     Ok(FittedSarimax { fit })
 }
