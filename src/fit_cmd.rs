@@ -308,23 +308,14 @@ pub fn execute(args: &FitArgs) -> anyhow::Result<FitReport> {
                 .collect()
         })
     });
+    let by_name = |v: &[f64]| fit.names.iter().cloned().zip(v.iter().copied()).collect();
     Ok(FitReport {
         schema: "adsales.fit/1",
         csv: table.path.clone(),
         target: args.target.clone(),
         param_names: fit.names.clone(),
-        params: fit
-            .names
-            .iter()
-            .cloned()
-            .zip(fit.params.iter().copied())
-            .collect(),
-        std_errors: fit
-            .names
-            .iter()
-            .cloned()
-            .zip(fit.bse.iter().copied())
-            .collect(),
+        params: by_name(&fit.params),
+        std_errors: by_name(&fit.bse),
         spec,
         llf: fit.llf,
         aic: fit.aic,

@@ -227,29 +227,20 @@ fn excel_byte_order_mark_is_not_part_of_the_first_column() {
     let (csv, _) = sample(dir.path());
     let text = std::fs::read_to_string(&csv).unwrap();
     let bom = write_csv(dir.path(), "bom.csv", &format!("\u{feff}{text}"));
-    let plain = run_to_string(&args(&[
-        "--csv",
-        &csv,
-        "--target",
-        "revenue",
-        "--date-column",
-        "date",
-        "--order",
-        "1,0,0",
-        "--json",
-    ]))
-    .unwrap();
-    let with_bom = run_to_string(&args(&[
-        "--csv",
-        &bom,
-        "--target",
-        "revenue",
-        "--date-column",
-        "date",
-        "--order",
-        "1,0,0",
-        "--json",
-    ]))
-    .unwrap();
+    let fit = |file: &str| {
+        run_to_string(&args(&[
+            "--csv",
+            file,
+            "--target",
+            "revenue",
+            "--date-column",
+            "date",
+            "--order",
+            "1,0,0",
+            "--json",
+        ]))
+        .unwrap()
+    };
+    let (plain, with_bom) = (fit(&csv), fit(&bom));
     assert_eq!(plain, with_bom.replace("bom.csv", "data.csv"));
 }

@@ -201,7 +201,8 @@ pub trait FittedForecaster: Send + Sync {
 
 /// Serde for `f64`s that may be NaN or ±∞, which JSON cannot hold (serde_json writes them as
 /// `null` and then refuses to read that back as a number): written as the strings `"NaN"`,
-/// `"inf"`, `"-inf"`; read from those, from numbers, or from `null` (NaN).
+/// `"inf"`, `"-inf"`; read from those (or any spelling Rust's float parser takes, such as
+/// MLflow's `"Infinity"`), from numbers, or from `null` (NaN).
 /// Use `#[serde(with = "crate::models::nonfinite")]`, or `nonfinite::vec` on a `Vec<f64>`.
 pub mod nonfinite {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -218,12 +219,10 @@ pub mod nonfinite {
         match r {
             Repr::Num(v) => Ok(v),
             Repr::Null(()) => Ok(f64::NAN),
-            Repr::Text(t) => match t.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                other => Err(E::custom(format!("not a number: {other:?}"))),
-            },
+            // Rust's float parser reads "NaN", "inf", "-inf" and MLflow's "Infinity" alike.
+            Repr::Text(t) => t
+                .parse()
+                .map_err(|_| E::custom(format!("not a number: {t:?}"))),
         }
     }
 

@@ -295,26 +295,24 @@ pub fn fit_with(
         tape: Tape::default(),
         taped: None,
     };
+    let arma = l.i_ar()..l.i_sigma2();
     let mut max_move = vec![f64::INFINITY; l.n_params];
-    for v in &mut max_move[l.i_ar()..l.i_sigma2()] {
+    for v in &mut max_move[arma.clone()] {
         *v = 2.0;
     }
     let settings = Settings {
         maxiter: opts.maxiter,
         pgtol: opts.pgtol,
         max_move,
-        arma: l.i_ar()..l.i_sigma2(),
+        arma: arma.clone(),
         ..Settings::default()
     };
     let mut out = optim::minimize_obj(&mut objective, &x0, &settings);
     // A fit that stalls, or ends with a partial autocorrelation at ±0.999 (an AR root or
     // MA root on the unit circle, often an AR/MA cancellation), may be a boundary trap:
     // try once more from white-noise ARMA start values and keep the better optimum.
-    let arma = l.i_ar()..l.i_sigma2();
-    let on_boundary = out.x[arma.clone()]
-        .iter()
-        .any(|v| v.abs() > optim::BOUNDARY_X);
-    if (!out.converged || on_boundary) && !arma.is_empty() && opts.start.is_none() {
+    if (!out.converged || settings.on_boundary(&out.x)) && !arma.is_empty() && opts.start.is_none()
+    {
         let mut x1 = x0.clone();
         x1[arma].iter_mut().for_each(|v| *v = 0.0);
         let alt = optim::minimize_obj(&mut objective, &x1, &settings);
@@ -424,7 +422,8 @@ impl Objective for NegLoglike<'_> {
             if let Some((_, ssm)) = &self.taped
                 && let Some(sg) = self.tape.backward(ssm, self.y, self.exog)
             {
-                transform_params(self.l, x, &mut self.c);
+                // `self.c` holds the constrained parameters of `x`: the recorded pass was the
+                // last `value` call, and it was at `x`.
                 param_grad(self.l, &self.c, &sg, &mut self.gc);
                 transform_params_vjp(self.l, x, &self.gc, g);
                 g.iter_mut().for_each(|v| *v /= -self.nobs);

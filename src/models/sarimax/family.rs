@@ -270,5 +270,19 @@ mod tests {
             .replace("\"NaN\"", "null");
         std::fs::write(dir.path().join(PARAMS_FILE), text).unwrap();
         assert!(load(dir.path()).unwrap().fit.bse[0].is_nan());
+        // MLflow's spelling of infinity reads too; anything else is an error naming the file.
+        let text = std::fs::read_to_string(dir.path().join(PARAMS_FILE)).unwrap();
+        std::fs::write(
+            dir.path().join(PARAMS_FILE),
+            text.replace("\"inf\"", "\"Infinity\""),
+        )
+        .unwrap();
+        assert_eq!(load(dir.path()).unwrap().fit.aicc, f64::INFINITY);
+        std::fs::write(
+            dir.path().join(PARAMS_FILE),
+            text.replace("\"inf\"", "\"lots\""),
+        )
+        .unwrap();
+        assert!(load(dir.path()).is_err());
     }
 }

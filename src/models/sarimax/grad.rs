@@ -23,7 +23,7 @@ use super::spec::Layout;
 use super::statespace::{Ssm, lyapunov_doubling};
 
 /// ∂llf with respect to the building blocks of an [`Ssm`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct SsmGrad {
     /// w.r.t. `ssm.ar` (φ*), padded to k_order.
     pub ar: Vec<f64>,
@@ -58,7 +58,7 @@ pub(crate) struct Tape {
 
 impl Recorder for Tape {
     #[inline]
-    fn step(&mut self, _t: usize, v: f64, a0: f64, p: &[f64], steady: bool) {
+    fn step(&mut self, v: f64, a0: f64, p: &[f64], steady: bool) {
         self.v.push(v);
         self.a0.push(a0);
         let k = self.k;
@@ -78,7 +78,7 @@ fn trend_factor(pw: u32, t: usize) -> f64 {
 
 /// Log-likelihood (burn = d + D·s, as `kalman::loglike`) and its gradient. `None` when the
 /// filter cannot run (non-stationary AR part, innovation variance breaking down) or the data
-/// have missing values (callers fall back to finite differences).
+/// have missing values (which fits reject before optimising).
 #[cfg(test)]
 pub(crate) fn loglike_grad(ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<(f64, SsmGrad)> {
     let mut tape = Tape::default();
@@ -89,7 +89,8 @@ pub(crate) fn loglike_grad(ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<(f64
 impl Tape {
     /// Run the filter of `kalman::run` (same arithmetic, so the same log-likelihood to the
     /// last bit) and record it. `None` where `kalman::loglike` would give NaN, or when `y`
-    /// has missing values (not covered by the backward pass).
+    /// has missing values (not covered by the backward pass; fits reject them up front, so
+    /// the objective's +∞ for `None` never stands in for a likelihood that exists).
     pub(crate) fn forward(&mut self, ssm: &Ssm, y: &[f64], exog: &[&[f64]]) -> Option<f64> {
         let (m, kd, k) = (ssm.m, ssm.k_diff, ssm.k_order);
         self.k = k;

@@ -265,17 +265,17 @@ pub(crate) fn run<F: FnMut(usize, f64)>(
 /// moves (and once when it freezes), the predicted covariance whose first column is the gain.
 /// The plain likelihood passes [`NoRecord`], which compiles away.
 pub(crate) trait Recorder {
-    /// Step `t`: innovation `v`, filtered first ARMA state `a0`, predicted covariance `p`
+    /// One step: innovation `v`, filtered first ARMA state `a0`, predicted covariance `p`
     /// (k×k, upper triangle valid; its first row is the gain column by symmetry) used for this
     /// step's gain, and whether it was frozen (steady) at this step.
-    fn step(&mut self, t: usize, v: f64, a0: f64, p: &[f64], steady: bool);
+    fn step(&mut self, v: f64, a0: f64, p: &[f64], steady: bool);
 }
 
 pub(crate) struct NoRecord;
 
 impl Recorder for NoRecord {
     #[inline(always)]
-    fn step(&mut self, _: usize, _: f64, _: f64, _: &[f64], _: bool) {}
+    fn step(&mut self, _: f64, _: f64, _: &[f64], _: bool) {}
 }
 
 /// The ARMA block of the filter once the differencing states are known exactly.
@@ -358,7 +358,7 @@ impl<'a> ArmaFilter<'a> {
             for i in 0..k {
                 self.a[i] += self.p[i] * kv;
             }
-            rec.step(t, v, self.a[0], &self.p, self.steady);
+            rec.step(v, self.a[0], &self.p, self.steady);
             if !self.steady {
                 for i in 0..k {
                     self.col0[i] = self.p[i];

@@ -13,7 +13,7 @@ const WINDOW: usize = 10;
 const STALL: f64 = 1e-9;
 /// Past this |x| a transformed AR/MA coordinate has a partial autocorrelation beyond ±0.999:
 /// a root on the unit circle for all practical purposes.
-pub(crate) const BOUNDARY_X: f64 = 22.0;
+const BOUNDARY_X: f64 = 22.0;
 /// Looser stall test while creeping along that boundary (see `minimize_obj`).
 const BOUNDARY_STALL: f64 = 1e-5;
 
@@ -41,6 +41,18 @@ pub(crate) struct Settings {
     pub max_move: Vec<f64>,
     /// The transformed AR/MA coordinates, for the boundary stall test.
     pub arma: std::ops::Range<usize>,
+}
+
+impl Settings {
+    /// Whether coordinate `j` of `x` is an AR/MA coordinate on the boundary (|x| > BOUNDARY_X).
+    pub fn at_boundary(&self, x: &[f64], j: usize) -> bool {
+        self.arma.contains(&j) && x[j].abs() > BOUNDARY_X
+    }
+
+    /// Whether any AR/MA coordinate of `x` is on the boundary.
+    pub fn on_boundary(&self, x: &[f64]) -> bool {
+        self.arma.clone().any(|j| self.at_boundary(x, j))
+    }
 }
 
 impl Default for Settings {
@@ -334,9 +346,8 @@ pub(crate) fn minimize_obj<O: Objective>(obj: &mut O, x0: &[f64], st: &Settings)
             // cancelling on the unit circle) the likelihood's supremum is at infinity in x and
             // it keeps creeping up by ~1e-6 relative per WINDOW iterations for as long as one
             // lets it: stop once that creep is below BOUNDARY_STALL.
-            let at_boundary = |j: usize| st.arma.contains(&j) && x[j].abs() > BOUNDARY_X;
-            let on_boundary = (0..n).any(at_boundary);
-            if on_boundary && gain <= BOUNDARY_STALL && central {
+            let at_boundary = |j: usize| st.at_boundary(&x, j);
+            if st.on_boundary(&x) && gain <= BOUNDARY_STALL && central {
                 // The creep is along the boundary coordinates only. Hold them where they are
                 // and optimise the others properly: the fit is a constrained optimum on the
                 // boundary, judged by the usual tests on the free coordinates.

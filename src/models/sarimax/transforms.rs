@@ -3,22 +3,28 @@
 
 use super::spec::Layout;
 
+/// The partial autocorrelations r_k = x_k / sqrt(1 + x_k²) ∈ (-1, 1) and the n×n
+/// lower-triangular Durbin–Levinson table built from them (row n−1 holds −φ).
+fn durbin_levinson(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len();
+    let r: Vec<f64> = x.iter().map(|v| v / (1.0 + v * v).sqrt()).collect();
+    let mut y = vec![0.0; n * n];
+    for k in 0..n {
+        for i in 0..k {
+            y[k * n + i] = y[(k - 1) * n + i] + r[k] * y[(k - 1) * n + (k - i - 1)];
+        }
+        y[k * n + k] = r[k];
+    }
+    (r, y)
+}
+
 /// Unconstrained → stationary AR coefficients φ (for `1 - φ1 L - ... - φn L^n`).
 pub(crate) fn constrain_stationary(x: &[f64], out: &mut [f64]) {
     let n = x.len();
     if n == 0 {
         return;
     }
-    // y is n×n lower-triangular; rows are the Durbin–Levinson recursion on the partial
-    // autocorrelations r_k = x_k / sqrt(1 + x_k²) ∈ (-1, 1).
-    let mut y = vec![0.0; n * n];
-    for k in 0..n {
-        let r = x[k] / (1.0 + x[k] * x[k]).sqrt();
-        for i in 0..k {
-            y[k * n + i] = y[(k - 1) * n + i] + r * y[(k - 1) * n + (k - i - 1)];
-        }
-        y[k * n + k] = r;
-    }
+    let (_, y) = durbin_levinson(x);
     for i in 0..n {
         out[i] = -y[(n - 1) * n + i];
     }
@@ -32,15 +38,8 @@ pub(crate) fn constrain_stationary_vjp(x: &[f64], gout: &[f64], gx: &mut [f64]) 
     if n == 0 {
         return;
     }
-    let mut y = vec![0.0; n * n];
+    let (r, y) = durbin_levinson(x);
     let mut dy = vec![0.0; n * n];
-    let r: Vec<f64> = x.iter().map(|v| v / (1.0 + v * v).sqrt()).collect();
-    for k in 0..n {
-        for i in 0..k {
-            y[k * n + i] = y[(k - 1) * n + i] + r[k] * y[(k - 1) * n + (k - i - 1)];
-        }
-        y[k * n + k] = r[k];
-    }
     for d in 0..n {
         // dr_k/dx_d = δ_kd (1 + x²)^(-3/2)
         let drd = (1.0 + x[d] * x[d]).powf(-1.5);

@@ -17,6 +17,12 @@ fn metric_values_never_bare_nan() {
     assert_eq!(metric_value_json(f64::NEG_INFINITY), json!("-Infinity"));
     assert_eq!(metric_value_json(1.5), json!(1.5));
     assert!(parse_metric_value(&json!("NaN")).unwrap().is_nan());
+    assert_eq!(parse_metric_value(&json!("Infinity")), Some(f64::INFINITY));
+    assert_eq!(
+        parse_metric_value(&json!("-Infinity")),
+        Some(f64::NEG_INFINITY)
+    );
+    assert_eq!(parse_metric_value(&json!("nonsense")), None);
     assert_eq!(
         parse_metric_value(&json!(1.7976931348623157e308)),
         Some(f64::INFINITY)

@@ -70,12 +70,8 @@ pub(super) fn metric_value_json(v: f64) -> Value {
 pub(super) fn parse_metric_value(v: &Value) -> Option<f64> {
     let x = match v {
         Value::Number(n) => n.as_f64()?,
-        Value::String(s) => match s.as_str() {
-            "NaN" => f64::NAN,
-            "Infinity" => f64::INFINITY,
-            "-Infinity" => f64::NEG_INFINITY,
-            s => s.parse().ok()?,
-        },
+        // Rust's float parser reads "NaN", "Infinity" and "-Infinity" as well as numbers.
+        Value::String(s) => s.parse().ok()?,
         _ => return None,
     };
     // The server clamps ±Inf to ±f64::MAX when it stores them.
