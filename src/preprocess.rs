@@ -144,8 +144,10 @@ pub fn prepare(features: &Features, ratios: SplitRatios) -> Prepared {
     let scaler = MinMaxScaler::fit(&features.names, &features.cols, split.train_end);
     let scaled = scale(features, &scaler);
     let real = Frame {
+        dates: scaled.dates.clone(),
+        names: scaled.names.clone(),
         cols: features.cols.clone(),
-        ..scaled.clone()
+        target: scaled.target.clone(),
     };
     Prepared {
         scaled,

@@ -407,7 +407,7 @@ impl TrainTracking {
     pub fn close(&self, status: RunStatus) {
         let mut open = self.lock_open();
         open.closed = true;
-        for run in open.ids.drain(..).rev().collect::<Vec<_>>() {
+        for run in open.ids.drain(..).rev() {
             if let Err(e) = self.tracker.finish_run(&run, status, None) {
                 warn!(run = %run, "could not mark run {status}: {e:#}");
             }

@@ -408,6 +408,9 @@ impl Tracker for LocalTracker {
             .iter()
             .map(|o| OrderBy::parse(o))
             .collect::<Result<Vec<_>, _>>()?;
+        // Metrics are read only for runs whose params, tags and attributes already match,
+        // unless the filter itself is on metrics.
+        let eager = filter.reads_metrics();
         let mut runs = Vec::new();
         for exp in &search.experiment_ids {
             if exp.is_empty() || !exp.chars().all(|c| c.is_ascii_digit()) {
@@ -421,16 +424,14 @@ impl Tracker for LocalTracker {
                 if check_run_id(&d).is_err() || !dir.join(META).is_file() {
                     continue;
                 }
-                // Metrics are read only for runs whose params, tags and attributes already
-                // match, unless the filter itself is on metrics.
                 let mut run = self.load_run_head(&dir)?;
-                if filter.reads_metrics() {
+                if eager {
                     self.load_run_data(&dir, &mut run)?;
-                    if filter.matches(&run) {
-                        runs.push(run);
+                }
+                if filter.matches(&run) {
+                    if !eager {
+                        self.load_run_data(&dir, &mut run)?;
                     }
-                } else if filter.matches(&run) {
-                    self.load_run_data(&dir, &mut run)?;
                     runs.push(run);
                 }
             }

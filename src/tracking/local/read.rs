@@ -109,7 +109,7 @@ impl LocalTracker {
         Ok(out)
     }
 
-    pub(super) fn read_inputs(&self, run_dir: &Path) -> Result<Vec<DatasetInput>, TrackingError> {
+    fn read_inputs(&self, run_dir: &Path) -> Result<Vec<DatasetInput>, TrackingError> {
         let mut out = Vec::new();
         let exp_dir = run_dir.parent().unwrap_or(run_dir);
         for d in subdirs(&run_dir.join("inputs"))? {
