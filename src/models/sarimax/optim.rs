@@ -419,6 +419,26 @@ mod tests {
         );
     }
 
+    /// A likelihood whose supremum lies at infinity along an AR/MA coordinate (coordinate 0
+    /// here) creeps there without end; the minimiser holds that coordinate and still optimises
+    /// the others to the usual tests.
+    #[test]
+    fn creep_along_the_boundary_holds_that_coordinate() {
+        let f = |x: &[f64]| 1.0 + 1.0 / (1.0 + x[0] * x[0]) + (x[1] - 3.0).powi(2);
+        let st = Settings {
+            arma: 0..1,
+            ..Settings::default()
+        };
+        let out = minimize(f, &[23.0, 0.0], &st);
+        assert!(out.converged, "{out:?}");
+        assert!(out.message.contains("held on the"), "{out:?}");
+        assert!(out.x[0] > 22.0, "{out:?}");
+        assert!((out.x[1] - 3.0).abs() < 1e-6, "{out:?}");
+        // Without the AR/MA range the same creep is not a boundary: no coordinate is held.
+        let plain = minimize(f, &[23.0, 0.0], &Settings::default());
+        assert!(!plain.message.contains("held on the"), "{plain:?}");
+    }
+
     #[test]
     fn maxiter_is_reported() {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
