@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use adsales::config::ConfigFile;
-use adsales::sample::{self, SampleSpec};
-use adsales::{data, features};
+use adsales::data::sample::{self, SampleSpec};
+use adsales::data::{self, features};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {

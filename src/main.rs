@@ -1,6 +1,6 @@
-//! `adsales`: the command line without libtorch (see `adsales::cli` for how a command that
+//! `adsales`: the command line without libtorch (see `adsales::cmd` for how a command that
 //! needs the `lstm` family is handed over to `adsales-torch`).
 
 fn main() -> std::process::ExitCode {
-    adsales::cli::main(None)
+    adsales::cmd::main(None)
 }

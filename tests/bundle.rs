@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use adsales::bundle::{self, BundleError, BundleMeta, MLMODEL};
+use adsales::store::bundle::{self, BundleError, BundleMeta, MLMODEL};
 
 fn meta() -> BundleMeta {
     BundleMeta {

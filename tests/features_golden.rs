@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use adsales::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy};
-use adsales::{data, features};
+use adsales::data::{self, features};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! origin, while `known` columns do use their (planned) actuals.
 
 use adsales::config::{Exog, FuturePolicy};
-use adsales::exog::{FutureTable, forecast_driver, inputs_at};
+use adsales::eval::exog::{FutureTable, forecast_driver, inputs_at};
 use adsales::models::Frame;
 use adsales::models::mstl::{ETS_SEARCH, EtsEngine};
 use chrono::{Duration, NaiveDate};

@@ -1,12 +1,12 @@
 //! Scaler, metrics, backtest and seasonal-naive checks against hand-computed values.
 
-use adsales::backtest;
 use adsales::config::SplitRatios;
-use adsales::features::Features;
-use adsales::metrics::{self, Metrics};
+use adsales::data::features::Features;
+use adsales::data::preprocess::{self, MinMaxScaler};
+use adsales::eval::backtest;
+use adsales::eval::metrics::{self, Metrics};
 use adsales::models::naive::SeasonalNaive;
 use adsales::models::{FitData, Forecaster, FutureInputs};
-use adsales::preprocess::{self, MinMaxScaler};
 use chrono::{Duration, NaiveDate};
 
 fn ratios() -> SplitRatios {

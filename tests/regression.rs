@@ -29,7 +29,7 @@ fn relative_paths_have_no_dot_slash_prefix() {
 #[test]
 fn dataset_digest_fits_mlflows_36_character_cap() {
     let sha = "a".repeat(64);
-    let ds = adsales::tracking::DatasetInput::local_file(
+    let ds = adsales::store::tracking::DatasetInput::local_file(
         "raw",
         Path::new("raw.csv"),
         sha.clone(),
@@ -45,7 +45,7 @@ fn dataset_digest_fits_mlflows_36_character_cap() {
 /// handler's entry point with nothing active must be a no-op.
 #[test]
 fn interrupt_without_an_active_train_is_a_no_op() {
-    assert!(!adsales::runlog::interrupt());
+    assert!(!adsales::cmd::train::runlog::interrupt());
 }
 
 // Also found: an interrupt while train was creating a grid-point run left that run RUNNING

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use adsales::error::InputError;
-use adsales::fit_cmd::{FitArgs, run_to_string};
+use adsales::cmd::fit::{FitArgs, run_to_string};
+use adsales::util::error::InputError;
 use clap::Parser;
 
 #[derive(Parser)]

@@ -8,7 +8,7 @@ mod tracking_common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adsales::tracking::{RunSearch, open_tracker};
+use adsales::store::tracking::{RunSearch, open_tracker};
 use common::*;
 
 #[test]

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 
-use adsales::tracking::{RunSearch, open_tracker};
+use adsales::store::tracking::{RunSearch, open_tracker};
 
 /// The bundled data, the `lstm` family only, a tiny fast grid.
 fn lstm_project() -> Project {
@@ -162,7 +162,7 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         std::process::Command::new(&twin)
             .args(["train", "--config", "config.yaml"])
             .current_dir(p.dir.path())
-            .env(adsales::cli::PARENT_SOURCE_ENV, source)
+            .env(adsales::cmd::PARENT_SOURCE_ENV, source)
             .env_remove("MLFLOW_TRACKING_URI")
             .output()
             .unwrap()
@@ -175,6 +175,6 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         "{err}"
     );
     assert_eq!(walk_files(&p.path("mlruns")).len(), runs_before);
-    let o = handed_over(adsales::cli::SOURCE_ID);
+    let o = handed_over(adsales::cmd::SOURCE_ID);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

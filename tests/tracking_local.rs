@@ -8,8 +8,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use adsales::tracking::local::{LocalTracker, path_to_file_uri};
-use adsales::tracking::{Batch, NewRun, RunSearch, Tracker, TrackingError, open_tracker};
+use adsales::store::tracking::local::{LocalTracker, path_to_file_uri};
+use adsales::store::tracking::{Batch, NewRun, RunSearch, Tracker, TrackingError, open_tracker};
 use tracking_common::*;
 
 #[test]
@@ -100,7 +100,7 @@ fn file_uri_and_default_path_open_the_same_store() {
     let f = dir.path().join("file");
     fs::write(&f, "").unwrap();
     let e = open_tracker(f.to_str().unwrap()).unwrap_err();
-    assert!(adsales::error::is_input_error(&anyhow::Error::new(e)));
+    assert!(adsales::util::error::is_input_error(&anyhow::Error::new(e)));
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn alias_refused_until_the_bundle_is_complete_and_intact() {
     let exp = t.get_or_create_experiment("e").unwrap();
     let run = t.create_run(&NewRun::new(&exp, "r")).unwrap();
     t.create_registered_model("M").unwrap();
-    let src = adsales::tracking::runs_uri(&run.run_id, "model");
+    let src = adsales::store::tracking::runs_uri(&run.run_id, "model");
     let v = t.create_model_version("M", &src, &run.run_id, &[]).unwrap();
     // No artifacts yet: no alias.
     assert!(t.set_alias("M", "Staging", &v.version).is_err());
@@ -119,9 +119,9 @@ fn alias_refused_until_the_bundle_is_complete_and_intact() {
     let b = dir.path().join("b");
     fs::create_dir_all(&b).unwrap();
     fs::write(b.join("params.json"), "{}").unwrap();
-    adsales::bundle::finalize_bundle(
+    adsales::store::bundle::finalize_bundle(
         &b,
-        &adsales::bundle::BundleMeta {
+        &adsales::store::bundle::BundleMeta {
             family: "naive".into(),
             spec: "naive".into(),
             run_id: Some(run.run_id.clone()),
@@ -220,7 +220,7 @@ fn hammer(root: &Path, shared_run: &str, worker: &str) {
     }
     t.create_registered_model("Race").unwrap();
     for _ in 0..VERSIONS_PER_WORKER {
-        let src = adsales::tracking::runs_uri(shared_run, "model");
+        let src = adsales::store::tracking::runs_uri(shared_run, "model");
         t.create_model_version("Race", &src, shared_run, &[])
             .unwrap();
     }

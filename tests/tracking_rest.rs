@@ -7,8 +7,8 @@
 
 mod tracking_common;
 
-use adsales::tracking::rest::{RestTracker, RetryPolicy};
-use adsales::tracking::{Batch, NewRun, Tracker, TrackingError, open_tracker};
+use adsales::store::tracking::rest::{RestTracker, RetryPolicy};
+use adsales::store::tracking::{Batch, NewRun, Tracker, TrackingError, open_tracker};
 use tracking_common::*;
 
 #[test]
@@ -117,7 +117,7 @@ fn unreachable_server_fails_after_bounded_retries() {
 fn bad_uri_is_input_error() {
     let e = open_tracker("ftp://example.com/x").unwrap_err();
     let any = anyhow::Error::new(e);
-    assert!(adsales::error::is_input_error(&any));
+    assert!(adsales::util::error::is_input_error(&any));
     let e = open_tracker("http://user:secret@127.0.0.1:5000").unwrap_err();
     assert!(!e.to_string().contains("secret"), "{e}");
 }

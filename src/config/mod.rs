@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::util::error::InputError;
 
 pub use self::file::*;
 

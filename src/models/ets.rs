@@ -295,7 +295,7 @@ impl Ets {
         }
         // Closed-form h-step variances of the three classes (Hyndman et al. 2008, table 6.1),
         // written as augurs writes them.
-        let z = crate::stats::z_for_level(level);
+        let z = crate::util::stats::z_for_level(level);
         let sigma2 = self.sigma2;
         let a2 = alpha * alpha;
         let (mut lower, mut upper) = (Vec::with_capacity(horizon), Vec::with_capacity(horizon));

@@ -270,7 +270,7 @@ pub mod nonfinite {
 pub fn save_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), ModelError> {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(value).expect("model params serialise");
-    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::io(&path, e))
+    crate::util::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| ModelError::io(&path, e))
 }
 
 /// Reads `dir/name` written by [`save_json`].

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
-use crate::stats::z_for_level;
+use crate::util::stats::z_for_level;
 
 /// Settings: the season length (7 for daily data with weekly seasonality).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use adsales::bundle::{self, BundleMeta};
-use adsales::tracking::{
+use adsales::store::bundle::{self, BundleMeta};
+use adsales::store::tracking::{
     Batch, DatasetInput, Metric, NewRun, RunSearch, RunStatus, Tracker, TrackingError,
 };
 
@@ -256,7 +256,7 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     t.create_registered_model(&model).unwrap();
     t.create_registered_model(&model).unwrap(); // idempotent
     assert_eq!(t.get_alias(&model, "Staging").unwrap(), None);
-    let src1 = adsales::tracking::runs_uri(&arima, "model");
+    let src1 = adsales::store::tracking::runs_uri(&arima, "model");
     let v1 = t
         .create_model_version(&model, &src1, &arima, &[("family".into(), "arima".into())])
         .unwrap();
@@ -266,7 +266,7 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     let v2 = t
         .create_model_version(
             &model,
-            &adsales::tracking::runs_uri(&sarimax, "model"),
+            &adsales::store::tracking::runs_uri(&sarimax, "model"),
             &sarimax,
             &[],
         )

@@ -4,5 +4,5 @@
 
 fn main() -> std::process::ExitCode {
     adsales_lstm::keep_freed_memory();
-    adsales::cli::main(Some(&adsales_lstm::TORCH_FAMILY))
+    adsales::cmd::main(Some(&adsales_lstm::TORCH_FAMILY))
 }

@@ -8,7 +8,7 @@ use adsales_lstm::{LstmGrid, LstmSpec};
 fn fits_and_backtests_on_the_processed_frame() {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let cfg = adsales::config::Config::load(&root.join("config.yaml")).unwrap();
-    let stages = adsales::pipeline::run_data_stages(&cfg).unwrap();
+    let stages = adsales::data::pipeline::run_data_stages(&cfg).unwrap();
     let p = &stages.prepared;
     // The configured grid's first point, made small so the test stays quick.
     let spec = LstmSpec {

@@ -26,7 +26,7 @@ fn check_level(level: f64) -> Result<f64, ModelError> {
             "interval level must be strictly between 0 and 1, got {level}"
         )));
     }
-    Ok(crate::stats::z_for_level(level))
+    Ok(crate::util::stats::z_for_level(level))
 }
 
 /// Forecast `horizon` steps from the filter's current position (time index `t0` is the

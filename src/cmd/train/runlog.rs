@@ -1,0 +1,420 @@
+//! Train-side tracking: the run tree of protocol §6 and registration.
+//!
+//! ```text
+//! train run                      config artifact, dataset input, stage timings, leaderboard
+//! ├── family run (per family)    best spec, val/test metrics of the best point
+//! │   ├── grid-point run         params, val metrics, per-step RMSE, fit time, convergence
+//! │   └── ... the family best also gets test metrics and its bundle (`model/`)
+//! ```
+//! Registration uploads nothing new: the winner's grid-point run already holds the bundle;
+//! it is downloaded back and verified before a version is created and the alias moves.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use tracing::{info, warn};
+
+use crate::cmd::train::{FamilyResult, PointResult};
+use crate::config::Config;
+use crate::eval::backtest::Evaluation;
+use crate::store::bundle;
+use crate::store::tracking::{
+    Batch, DatasetInput, NewRun, RunStatus, Tracker, open_tracker, runs_uri,
+};
+
+/// Runs not finished yet; once `closed`, no new run may be created.
+#[derive(Default)]
+struct OpenRuns {
+    ids: Vec<String>,
+    closed: bool,
+}
+
+/// The open tracking session of one `train`.
+pub struct TrainTracking {
+    tracker: Box<dyn Tracker>,
+    pub experiment_id: String,
+    pub train_run: String,
+    /// Runs created and not finished yet, so a failure or an interrupt can close them all.
+    /// Creating and finishing a run hold this lock across the tracker call, so `close` (from
+    /// the Ctrl-C thread) never misses a run being created nor re-marks one being finished.
+    open: Mutex<OpenRuns>,
+}
+
+/// The tracking session of the train in progress, for the Ctrl-C handler.
+static ACTIVE: Mutex<Option<Arc<TrainTracking>>> = Mutex::new(None);
+
+/// Makes `t` the session an interrupt closes (or clears it with `None`).
+pub fn set_active(t: Option<Arc<TrainTracking>>) {
+    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = t;
+}
+
+/// Called on Ctrl-C: marks every open run of the active train KILLED. Returns whether there
+/// was one.
+pub fn interrupt() -> bool {
+    let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match active {
+        Some(t) => {
+            t.close(RunStatus::Killed);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Where the family's best bundle went. The local copy (compared with the uploaded one at
+/// registration) lives in a temp folder removed when this is dropped.
+pub struct LoggedBest {
+    pub run_id: String,
+    pub local_bundle: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The registered version.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: String,
+    pub version: String,
+    pub alias: String,
+    pub previous: Option<String>,
+}
+
+fn eval_metrics(prefix: &str, ev: &Evaluation, batch: &mut Batch) {
+    let m = &ev.metrics;
+    for (k, v) in [
+        ("rmse", m.rmse),
+        ("mae", m.mae),
+        ("mape", m.mape),
+        ("r2", m.r2),
+        ("mase", m.mase),
+        ("coverage", m.coverage),
+    ] {
+        batch.metrics.push(crate::store::tracking::Metric::new(
+            format!("{prefix}_{k}"),
+            v,
+            0,
+        ));
+    }
+    for (h, r) in ev.step_rmse.iter().enumerate() {
+        batch.metrics.push(crate::store::tracking::Metric::new(
+            format!("{prefix}_rmse_by_step"),
+            *r,
+            h as i64 + 1,
+        ));
+    }
+}
+
+impl TrainTracking {
+    /// Opens the backend, gets the experiment and creates the train run. Called before any
+    /// training so an unreachable server fails fast.
+    pub fn start(cfg: &Config) -> Result<Arc<TrainTracking>> {
+        let uri = &cfg.mlflow.tracking_uri;
+        let tracker =
+            open_tracker(uri).with_context(|| format!("opening MLflow tracking at {uri}"))?;
+        let experiment_id = tracker
+            .get_or_create_experiment(&cfg.mlflow.experiment_name)
+            .with_context(|| {
+                format!(
+                    "MLflow tracking at {}: experiment {}",
+                    tracker.uri(),
+                    cfg.mlflow.experiment_name
+                )
+            })?;
+        let name = format!("train-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+        let run = tracker
+            .create_run(&NewRun::new(&experiment_id, &name).tag("adsales.kind", "train"))
+            .with_context(|| {
+                format!(
+                    "MLflow tracking at {}: creating the train run",
+                    tracker.uri()
+                )
+            })?;
+        info!(uri = %tracker.uri(), experiment = %experiment_id, run = %run.run_id, "tracking train run");
+        let t = Arc::new(TrainTracking {
+            tracker,
+            experiment_id,
+            train_run: run.run_id.clone(),
+            open: Mutex::new(OpenRuns {
+                ids: vec![run.run_id],
+                closed: false,
+            }),
+        });
+        // From here on an interrupt closes the run.
+        set_active(Some(t.clone()));
+        if let Err(e) = t.log_config(cfg) {
+            set_active(None);
+            t.close(RunStatus::Failed);
+            return Err(e);
+        }
+        Ok(t)
+    }
+
+    pub fn uri(&self) -> String {
+        self.tracker.uri()
+    }
+
+    fn ctx(&self, what: &str) -> String {
+        format!("MLflow tracking at {}: {what}", self.tracker.uri())
+    }
+
+    fn log_config(&self, cfg: &Config) -> Result<()> {
+        let b = Batch::new()
+            .param("seed", cfg.seed)
+            .param("forecast_days", cfg.forecast_days)
+            .param("interval_level", cfg.interval_level)
+            .param("target", &cfg.data.target)
+            .param(
+                "exog",
+                cfg.data
+                    .exog
+                    .iter()
+                    .map(|e| format!("{}:{:?}", e.name, e.policy).to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+            .param(
+                "fill_missing",
+                format!("{:?}", cfg.data.fill_missing).to_lowercase(),
+            )
+            .param(
+                "split",
+                format!("{}/{}/{}", cfg.split.train, cfg.split.val, cfg.split.test),
+            )
+            .param(
+                "families",
+                cfg.families
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        self.tracker
+            .log_batch(&self.train_run, &b)
+            .with_context(|| self.ctx("logging config params"))?;
+        self.tracker
+            .log_artifact(&self.train_run, &cfg.source, Some("config"))
+            .with_context(|| self.ctx("uploading the config file"))?;
+        Ok(())
+    }
+
+    /// The raw data file as a dataset input (sha256 and row count).
+    pub fn log_dataset(&self, path: &Path, sha256: &str, rows: usize) -> Result<()> {
+        let mut ds = DatasetInput::local_file("raw_ads", path, sha256, Some(rows as u64));
+        ds.context = Some("training".into());
+        self.tracker
+            .log_inputs(&self.train_run, &[ds])
+            .with_context(|| self.ctx("logging the dataset input"))
+    }
+
+    fn lock_open(&self) -> std::sync::MutexGuard<'_, OpenRuns> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn create(&self, parent: &str, name: &str, kind: &str) -> Result<String> {
+        let mut open = self.lock_open();
+        if open.closed {
+            anyhow::bail!("tracking session closed (interrupted); not creating run {name}");
+        }
+        let run = self
+            .tracker
+            .create_run(
+                &NewRun::new(&self.experiment_id, name)
+                    .parent(parent)
+                    .tag("adsales.kind", kind),
+            )
+            .with_context(|| self.ctx(&format!("creating run {name}")))?;
+        open.ids.push(run.run_id.clone());
+        Ok(run.run_id)
+    }
+
+    fn finish(&self, run_id: &str, status: RunStatus) -> Result<()> {
+        let mut open = self.lock_open();
+        if open.closed {
+            // Already closed (and marked) by an interrupt or a failure.
+            return Ok(());
+        }
+        self.tracker
+            .finish_run(run_id, status, None)
+            .with_context(|| self.ctx(&format!("finishing run {run_id}")))?;
+        open.ids.retain(|r| r != run_id);
+        Ok(())
+    }
+
+    fn point_batch(&self, family: &str, p: &PointResult) -> Batch {
+        let mut b = Batch::new().param("family", family).param("spec", &p.spec);
+        for (k, v) in &p.params {
+            b = b.param(k.clone(), v.clone());
+        }
+        b = b.metric("fit_seconds", p.fit_seconds, 0);
+        if let Some(info) = &p.info {
+            b = b
+                .metric("converged", if info.converged { 1.0 } else { 0.0 }, 0)
+                .metric("iterations", info.iterations as f64, 0)
+                .tag("convergence", info.message.clone());
+            for (k, v) in [("llf", info.llf), ("aic", info.aic), ("bic", info.bic)] {
+                if let Some(v) = v {
+                    b = b.metric(k, v, 0);
+                }
+            }
+        }
+        if let Some(fitted) = &p.fitted {
+            for (key, values) in fitted.metric_history() {
+                for (step, v) in values.iter().enumerate() {
+                    b = b.metric(key.clone(), *v, step as i64 + 1);
+                }
+            }
+        }
+        if let Some(v) = &p.val {
+            eval_metrics("val", v, &mut b);
+        }
+        if let Some(e) = &p.error {
+            b = b.tag("error", e.chars().take(4000).collect::<String>());
+        }
+        b
+    }
+
+    /// Logs a family run with one child per grid point; the best point also gets its test
+    /// metrics and the bundle written by `write_bundle(dir)`. Returns the best point's run.
+    pub fn log_family(
+        &self,
+        f: &FamilyResult,
+        write_bundle: &dyn Fn(&Path, &str) -> Result<()>,
+    ) -> Result<Option<LoggedBest>> {
+        let fam = f.family.as_str();
+        let fam_run = self.create(&self.train_run, &format!("family:{fam}"), "family")?;
+        let mut best = None;
+        for (i, p) in f.points.iter().enumerate() {
+            let run = self.create(&fam_run, &format!("{fam}:{}", p.spec), "grid_point")?;
+            let mut b = self.point_batch(fam, p);
+            let is_best = Some(i) == f.best && f.test.is_some();
+            if is_best {
+                eval_metrics("test", f.test.as_ref().expect("checked"), &mut b);
+                b = b.tag("adsales.family_best", "true");
+            }
+            self.tracker
+                .log_batch(&run, &b)
+                .with_context(|| self.ctx(&format!("logging {}", p.spec)))?;
+            if is_best && f.test_model.is_some() {
+                let dir = tempfile::Builder::new()
+                    .prefix("adsales-bundle-")
+                    .tempdir()
+                    .context("creating a temp folder for the bundle")?;
+                let bundle_dir = dir.path().join("model");
+                write_bundle(&bundle_dir, &run)?;
+                self.tracker
+                    .log_artifacts(&run, &bundle_dir, Some("model"))
+                    .with_context(|| self.ctx(&format!("uploading the bundle of {}", p.spec)))?;
+                best = Some(LoggedBest {
+                    run_id: run.clone(),
+                    local_bundle: bundle_dir,
+                    _dir: dir,
+                });
+            }
+            let status = if p.error.is_some() && p.val.is_none() {
+                RunStatus::Failed
+            } else {
+                RunStatus::Finished
+            };
+            self.finish(&run, status)?;
+        }
+        let mut b = Batch::new()
+            .param("family", fam)
+            .metric("family_seconds", f.seconds, 0);
+        if let (Some(p), Some(t)) = (f.best_point(), &f.test) {
+            b = b.param("best_spec", &p.spec);
+            if let Some(v) = &p.val {
+                eval_metrics("val", v, &mut b);
+            }
+            eval_metrics("test", t, &mut b);
+        }
+        b = b.metric(
+            "failed_points",
+            f.points.iter().filter(|p| p.val.is_none()).count() as f64,
+            0,
+        );
+        self.tracker
+            .log_batch(&fam_run, &b)
+            .with_context(|| self.ctx(&format!("logging family {fam}")))?;
+        self.finish(&fam_run, RunStatus::Finished)?;
+        Ok(best)
+    }
+
+    /// Final metrics and artifacts of the train run.
+    pub fn log_train_summary(&self, batch: &Batch, artifacts: &[PathBuf]) -> Result<()> {
+        self.tracker
+            .log_batch(&self.train_run, batch)
+            .with_context(|| self.ctx("logging train metrics"))?;
+        for a in artifacts {
+            self.tracker
+                .log_artifact(&self.train_run, a, Some("results"))
+                .with_context(|| self.ctx(&format!("uploading {}", a.display())))?;
+        }
+        Ok(())
+    }
+
+    /// Registers the winner: download its bundle back, verify it against the local one, create
+    /// a new version with tags, then move the alias. Any failure leaves the alias untouched.
+    pub fn register(
+        &self,
+        cfg: &Config,
+        best: &LoggedBest,
+        version_tags: Vec<(String, String)>,
+    ) -> Result<Registration> {
+        let name = &cfg.mlflow.model_name;
+        let alias = &cfg.mlflow.alias;
+        let tmp = tempfile::tempdir().context("creating a temp folder")?;
+        let got = self
+            .tracker
+            .download_artifacts(&best.run_id, "model", tmp.path())
+            .with_context(|| self.ctx("downloading the uploaded bundle back"))?;
+        let remote = bundle::verify_bundle(&got).context("verifying the uploaded bundle")?;
+        let local = bundle::read_manifest(&best.local_bundle)
+            .context("reading the local bundle manifest")?;
+        if remote.flavors.adsales.files != local.flavors.adsales.files {
+            anyhow::bail!(
+                "the bundle read back from {} differs from the one uploaded; not registering",
+                self.tracker.uri()
+            );
+        }
+        self.tracker
+            .create_registered_model(name)
+            .with_context(|| self.ctx(&format!("creating registered model {name}")))?;
+        let previous = self
+            .tracker
+            .get_alias(name, alias)
+            .with_context(|| self.ctx(&format!("reading alias {alias}")))?
+            .map(|v| v.version);
+        let mut tags = version_tags;
+        tags.push((
+            format!("previous_{alias}_version"),
+            previous.clone().unwrap_or_else(|| "none".into()),
+        ));
+        tags.push(("train_run_id".into(), self.train_run.clone()));
+        let v = self
+            .tracker
+            .create_model_version(name, &runs_uri(&best.run_id, "model"), &best.run_id, &tags)
+            .with_context(|| self.ctx(&format!("creating a version of {name}")))?;
+        self.tracker
+            .set_alias(name, alias, &v.version)
+            .with_context(|| self.ctx(&format!("moving alias {alias} to version {}", v.version)))?;
+        info!(model = %name, version = %v.version, alias = %alias, previous = previous.as_deref().unwrap_or("none"), "registered");
+        Ok(Registration {
+            name: name.clone(),
+            version: v.version,
+            alias: alias.clone(),
+            previous,
+        })
+    }
+
+    /// Closes the train run (and anything still open) with `status`; later attempts to create
+    /// or finish runs do nothing.
+    pub fn close(&self, status: RunStatus) {
+        let mut open = self.lock_open();
+        open.closed = true;
+        for run in open.ids.drain(..).rev() {
+            if let Err(e) = self.tracker.finish_run(&run, status, None) {
+                warn!(run = %run, "could not mark run {status}: {e:#}");
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The data layer: raw CSV → validated daily series ([`daily`]) → features → split and
+//! scaling, and the synthetic sample data (protocol §1–§3).
+
+mod daily;
+pub mod features;
+pub mod pipeline;
+pub mod preprocess;
+pub mod sample;
+
+pub use self::daily::*;

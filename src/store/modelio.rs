@@ -1,0 +1,234 @@
+//! What goes into a model bundle and how it comes back (protocol §6–7).
+//!
+//! A bundle holds the fitted model's own files (written by `FittedForecaster::save`), the
+//! scaler, the feature spec (everything needed to rebuild the exact frame the model saw:
+//! columns, lags, windows, exog policies, date format, fill policy) and the daily history
+//! (aggregated, gap-filled base columns of every day). Inference rebuilds features from that
+//! history (plus any newer rows), so a forecast from a bundle equals one made at train time.
+//! `bundle::finalize_bundle` then hashes every file into the `MLmodel` manifest.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Exog, FeatureConfig, FillMissing};
+use crate::data::Daily;
+use crate::data::preprocess::MinMaxScaler;
+use crate::models::{FittedForecaster, ModelError};
+use crate::store::bundle::{self, BundleMeta, MlModel};
+
+pub const SCALER_FILE: &str = "scaler.json";
+pub const FEATURE_SPEC_FILE: &str = "feature_spec.json";
+pub const HISTORY_FILE: &str = "history.csv";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// How to rebuild the model's input frame from raw rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub family: String,
+    pub spec: String,
+    pub date_column: String,
+    pub date_format: String,
+    pub target: String,
+    pub sum_columns: Vec<String>,
+    pub exog: Vec<Exog>,
+    pub fill_missing: FillMissing,
+    pub features: FeatureConfig,
+    /// Column order of the frame the model was fitted on.
+    pub columns: Vec<String>,
+    /// Exogenous columns whose future values the model reads (SARIMAX); inference forecasts
+    /// or plans only these.
+    pub model_exog: Vec<String>,
+    pub forecast_days: usize,
+    pub interval_level: f64,
+    /// sha256 of the raw training file.
+    pub data_sha256: String,
+    /// AutoETS search of the MSTL forecaster of exogenous columns (what the model was
+    /// evaluated with; bundles from before it was recorded used "ZZN").
+    #[serde(default = "crate::models::mstl::legacy_ets_search")]
+    pub exog_ets: String,
+    /// The implementation of that search: ours for bundles saved since our ETS, augurs' for
+    /// those saved before (the default when absent), as each model was evaluated.
+    #[serde(default)]
+    pub exog_engine: crate::models::mstl::EtsEngine,
+}
+
+impl FeatureSpec {
+    pub fn from_config(
+        cfg: &Config,
+        family: &str,
+        spec: &str,
+        columns: &[String],
+        data_sha256: &str,
+    ) -> FeatureSpec {
+        FeatureSpec {
+            family: family.to_string(),
+            spec: spec.to_string(),
+            date_column: cfg.data.date_column.clone(),
+            date_format: cfg.data.date_format.clone(),
+            target: cfg.data.target.clone(),
+            sum_columns: cfg.data.sum_columns.clone(),
+            exog: cfg.data.exog.clone(),
+            fill_missing: cfg.data.fill_missing,
+            features: cfg.features.clone(),
+            columns: columns.to_vec(),
+            model_exog: if family == "sarimax" {
+                cfg.sarimax.exog.clone()
+            } else {
+                Vec::new()
+            },
+            forecast_days: cfg.forecast_days,
+            interval_level: cfg.interval_level,
+            data_sha256: data_sha256.to_string(),
+            exog_ets: crate::models::mstl::ETS_SEARCH.to_string(),
+            exog_engine: crate::models::mstl::EtsEngine::Adsales,
+        }
+    }
+
+    /// The data-stage config that reads new raw rows the way training did.
+    pub fn data_config(&self) -> crate::config::DataConfig {
+        crate::config::DataConfig {
+            date_column: self.date_column.clone(),
+            date_format: self.date_format.clone(),
+            target: self.target.clone(),
+            exog: self.exog.clone(),
+            sum_columns: self.sum_columns.clone(),
+            fill_missing: self.fill_missing,
+        }
+    }
+}
+
+/// The daily history as CSV (same layout as the processed snapshot).
+pub fn history_to_csv(d: &Daily) -> Vec<u8> {
+    crate::data::features::table_csv(&d.dates, &d.names, &d.cols, &d.is_filled)
+}
+
+pub fn history_from_csv(path: &Path) -> Result<Daily, ModelError> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| ModelError::io(path, e))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| ModelError::io(path, e))?
+        .iter()
+        .map(String::from)
+        .collect();
+    if header.len() < 3
+        || header[0] != "date"
+        || header.last().map(String::as_str) != Some("is_filled")
+    {
+        return Err(ModelError::io(
+            path,
+            "expected columns date, ..., is_filled",
+        ));
+    }
+    let names = header[1..header.len() - 1].to_vec();
+    let (mut dates, mut cols, mut filled) = (Vec::new(), vec![Vec::new(); names.len()], Vec::new());
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| ModelError::io(path, e))?;
+        let bad = |what: &str| ModelError::io(path, format!("row {}: bad {what}", i + 2));
+        dates.push(NaiveDate::parse_from_str(&rec[0], "%Y-%m-%d").map_err(|_| bad("date"))?);
+        for (j, c) in cols.iter_mut().enumerate() {
+            c.push(rec[j + 1].parse::<f64>().map_err(|_| bad(&names[j]))?);
+        }
+        filled.push(&rec[header.len() - 1] == "1");
+    }
+    Ok(Daily {
+        raw_rows: dates.len(),
+        dates,
+        names,
+        cols,
+        is_filled: filled,
+    })
+}
+
+/// Writes every bundle file into `dir` (which must be empty or absent) and the manifest.
+#[allow(clippy::too_many_arguments)]
+pub fn write_bundle(
+    dir: &Path,
+    spec: &FeatureSpec,
+    scaler: &MinMaxScaler,
+    history: &Daily,
+    fitted: &dyn FittedForecaster,
+    summary: &serde_json::Value,
+    run_id: Option<&str>,
+) -> Result<MlModel, ModelError> {
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    fitted.save(dir)?;
+    let put = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        crate::util::fsutil::write_atomic(&p, bytes).map_err(|e| ModelError::io(&p, e))
+    };
+    put(SCALER_FILE, scaler.to_json().as_bytes())?;
+    put(
+        FEATURE_SPEC_FILE,
+        serde_json::to_string_pretty(spec)
+            .expect("serialises")
+            .as_bytes(),
+    )?;
+    put(HISTORY_FILE, &history_to_csv(history))?;
+    put(
+        SUMMARY_FILE,
+        serde_json::to_string_pretty(summary)
+            .expect("serialises")
+            .as_bytes(),
+    )?;
+    bundle::finalize_bundle(
+        dir,
+        &BundleMeta {
+            family: spec.family.clone(),
+            spec: spec.spec.clone(),
+            run_id: run_id.map(String::from),
+        },
+    )
+    .map_err(|e| ModelError::io(dir, e))
+}
+
+/// A verified, loaded bundle.
+pub struct LoadedModel {
+    pub manifest: MlModel,
+    pub spec: FeatureSpec,
+    pub scaler: MinMaxScaler,
+    pub history: Daily,
+    pub summary: serde_json::Value,
+    pub fitted: Box<dyn FittedForecaster>,
+}
+
+/// Verifies every sha256, then loads the model of the bundle's family.
+pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
+    let manifest = bundle::verify_bundle(dir)?;
+    let read = |name: &str| -> Result<String, ModelError> {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).map_err(|e| ModelError::io(&p, e))
+    };
+    let spec: FeatureSpec = serde_json::from_str(&read(FEATURE_SPEC_FILE)?)
+        .map_err(|e| ModelError::io(&dir.join(FEATURE_SPEC_FILE), e))?;
+    let scaler = MinMaxScaler::from_json(&read(SCALER_FILE)?)
+        .map_err(|e| ModelError::io(&dir.join(SCALER_FILE), e))?;
+    let history = history_from_csv(&dir.join(HISTORY_FILE))?;
+    let summary = serde_json::from_str(&read(SUMMARY_FILE)?)
+        .map_err(|e| ModelError::io(&dir.join(SUMMARY_FILE), e))?;
+    let fitted = load_fitted(&manifest.flavors.adsales.family, dir)?;
+    Ok(LoadedModel {
+        manifest,
+        spec,
+        scaler,
+        history,
+        summary,
+        fitted,
+    })
+}
+
+/// Restores the fitted model of `family` from its files in `dir`.
+pub fn load_fitted(family: &str, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
+    use crate::models::{mstl::FittedMstl, naive::FittedSeasonalNaive};
+    match family {
+        "seasonal_naive" => Ok(Box::new(FittedSeasonalNaive::load(dir)?)),
+        "mstl" => Ok(Box::new(FittedMstl::load(dir)?)),
+        "arima" | "sarimax" => crate::models::sarimax::load_boxed(dir),
+        "lstm" => crate::models::torch::require()?.load(dir),
+        other => Err(ModelError::BadInput(format!(
+            "model family `{other}` in {} cannot be loaded by this build",
+            dir.display()
+        ))),
+    }
+}
