@@ -45,7 +45,7 @@ fn dataset_digest_fits_mlflows_36_character_cap() {
 /// handler's entry point with nothing active must be a no-op.
 #[test]
 fn interrupt_without_an_active_train_is_a_no_op() {
-    assert!(!adsales::cmd::train::runlog::interrupt());
+    assert!(!adsales::cmd::interrupt::interrupt());
 }
 
 // Also found: an interrupt while train was creating a grid-point run left that run RUNNING

@@ -233,11 +233,11 @@ fn family_adapter_fits_forecasts_saves_and_loads() {
     let arima = SarimaxForecaster {
         spec: SarimaxSpec::arima(1, 0, 0, Trend::C),
     };
-    assert_eq!(arima.family(), "arima");
+    assert_eq!(arima.family().as_str(), "arima");
     let fam = SarimaxForecaster {
         spec: seasonal_spec(true),
     };
-    assert_eq!(fam.family(), "sarimax");
+    assert_eq!(fam.family().as_str(), "sarimax");
     let fitted = fam.fit(&data).unwrap();
     let direct = fit(&fam.spec, &y[..200], &[&x[..200]]).unwrap();
     assert_eq!(fitted.info().llf, Some(direct.llf));

@@ -9,8 +9,9 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::config::{Config, FuturePolicy};
-use crate::models::FutureInputs;
+use crate::models::{Family, FutureInputs};
 use crate::store::modelio::{self, LoadedModel};
+use crate::store::tracking::tags;
 use crate::store::tracking::{Tracker, open_tracker};
 use crate::util::error::InputError;
 
@@ -153,7 +154,7 @@ fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
             })?;
             match v {
                 Some(v) => Ok(Resolved {
-                    family: v.tags.get("family").cloned(),
+                    family: v.tags.get(tags::FAMILY).cloned(),
                     version: v.version,
                     alias: Some(alias.clone()),
                 }),
@@ -169,7 +170,7 @@ fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
                 Ok(Resolved {
                     version: version.clone(),
                     alias: None,
-                    family: v.tags.get("family").cloned(),
+                    family: v.tags.get(tags::FAMILY).cloned(),
                 })
             } else {
                 Err(InputError::new(format!(
@@ -406,8 +407,8 @@ pub fn run(cfg: &Config, opts: &InferOptions) -> Result<InferResult> {
     // An LSTM needs the libtorch-linked twin: say so before downloading the bundle, which the
     // twin will download again (the bundle's own manifest stays the authority when the tag is
     // missing: loading it raises the same error).
-    if family.as_deref() == Some("lstm") && crate::models::torch::family().is_none() {
-        return Err(crate::models::ModelError::NeedsLibtorch.into());
+    if let Some(f) = family.as_deref().and_then(Family::from_id) {
+        crate::models::family::get(f)?;
     }
     let tmp = tempfile::tempdir().context("creating a temp folder")?;
     let dir = tracker

@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::store::tracking::tags;
 use crate::store::tracking::{RunSearch, Tracker, open_tracker};
 
 #[derive(Debug, Serialize)]
@@ -140,9 +141,9 @@ fn version_info(v: &crate::store::tracking::ModelVersion) -> VersionInfo {
     VersionInfo {
         version: v.version.clone(),
         aliases: v.aliases.clone(),
-        family: v.tags.get("family").cloned(),
-        spec: v.tags.get("spec").cloned(),
-        test_rmse: v.tags.get("test_rmse").cloned(),
+        family: v.tags.get(tags::FAMILY).cloned(),
+        spec: v.tags.get(tags::SPEC).cloned(),
+        test_rmse: v.tags.get(tags::TEST_RMSE).cloned(),
         run_id: v.run_id.clone(),
     }
 }
@@ -151,7 +152,8 @@ fn tracking_info(cfg: &Config, tracking: &mut TrackingInfo) -> Result<()> {
     let t: Box<dyn Tracker> = open_tracker(&cfg.mlflow.tracking_uri)?;
     tracking.uri = t.uri();
     if let Some(exp) = t.get_experiment(&cfg.mlflow.experiment_name)? {
-        let runs = t.search_runs(&RunSearch::new(&exp).filter("tags.adsales.kind = 'train'"))?;
+        let runs =
+            t.search_runs(&RunSearch::new(&exp).filter(format!("tags.{} = 'train'", tags::KIND)))?;
         tracking.train_runs = runs.len();
         if let Some(latest) = runs.iter().max_by_key(|r| r.info.start_time.unwrap_or(0)) {
             let filter = format!("tags.mlflow.parentRunId = '{}'", latest.info.run_id);
@@ -159,14 +161,14 @@ fn tracking_info(cfg: &Config, tracking: &mut TrackingInfo) -> Result<()> {
             let mut board: Vec<FamilyRow> = fams
                 .iter()
                 .map(|r| FamilyRow {
-                    family: r.params.get("family").cloned().unwrap_or_default(),
+                    family: r.params.get(tags::FAMILY).cloned().unwrap_or_default(),
                     best_spec: r
                         .params
                         .get("best_spec")
                         .cloned()
                         .unwrap_or_else(|| "(failed)".into()),
-                    val_rmse: r.metric("val_rmse"),
-                    test_rmse: r.metric("test_rmse"),
+                    val_rmse: r.metric(tags::VAL_RMSE),
+                    test_rmse: r.metric(tags::TEST_RMSE),
                     test_mape: r.metric("test_mape"),
                     test_mase: r.metric("test_mase"),
                 })

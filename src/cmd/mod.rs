@@ -9,6 +9,7 @@
 pub mod fit;
 pub mod infer;
 pub mod info;
+pub mod interrupt;
 pub mod train;
 
 use std::io::Write;
@@ -372,19 +373,19 @@ fn hand_over_to_torch(why: &str) -> anyhow::Error {
 
 /// Runs the command line. `torch` is the `lstm` family when the calling binary links
 /// libtorch (`adsales-torch`), `None` for `adsales`.
-pub fn main(torch: Option<&'static dyn crate::models::torch::TorchFamily>) -> ExitCode {
+pub fn main(torch: Option<&'static dyn crate::models::ModelFamily>) -> ExitCode {
     if let Some(t) = torch {
         if let Err(msg) = check_parent_sources() {
             eprintln!("error: {msg}");
             return ExitCode::from(1);
         }
-        crate::models::torch::install(t);
+        crate::models::family::install(t);
     }
     let cli = Cli::parse();
     // Ctrl-C: close the open MLflow runs as KILLED (never leave them RUNNING), then exit with
     // the conventional 130.
     let _ = ctrlc::set_handler(|| {
-        if crate::cmd::train::runlog::interrupt() {
+        if interrupt::interrupt() {
             eprintln!("interrupted: open MLflow runs marked KILLED");
         } else {
             eprintln!("interrupted");

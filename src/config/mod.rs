@@ -1,27 +1,24 @@
-//! `config.yaml`: serde types (every key optional with the shipped default, unknown keys
-//! rejected; in `file`) and the one-time validation into checked values that later stages
-//! trust.
+//! `config.yaml`: the file as serde reads it (`file`, each section's type next to the code
+//! that uses it) and the one-time check into the [`Config`] every command reads. Only the
+//! commands read a whole `Config`; each stage gets its own checked section.
 
 mod file;
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::util::error::InputError;
+use crate::util::error::{ConfigKeys, InputError};
 
 pub use self::file::*;
-
-// ---------------------------------------------------------------------------------------
-// Checked values.
-// ---------------------------------------------------------------------------------------
-
-/// An exogenous column and its future policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exog {
-    pub name: String,
-    pub policy: FuturePolicy,
-}
+pub use crate::data::config::{
+    DataConfig, DataFile, Exog, ExogFile, FeatureConfig, FeaturesFile, FillMissing, FuturePolicy,
+    SplitFile, SplitRatios,
+};
+pub use crate::models::family::{Family, ModelsConfig};
+pub use crate::models::sarimax::Trend;
+pub use crate::models::sarimax::config::{
+    ArimaFile, ArimaGrid, ArimaGridFile, SarimaxFile, SarimaxGridFile, SarimaxSettings,
+};
+pub use crate::models::torch::{LstmConfig, LstmDevice, LstmFile, LstmGridFile, OneOrMany};
 
 /// Paths resolved against the config file's folder.
 #[derive(Debug, Clone)]
@@ -30,33 +27,6 @@ pub struct Paths {
     pub processed_data: PathBuf,
     pub artifacts_dir: PathBuf,
     pub logs_dir: PathBuf,
-}
-
-#[derive(Debug, Clone)]
-pub struct DataConfig {
-    pub date_column: String,
-    pub date_format: String,
-    pub target: String,
-    pub exog: Vec<Exog>,
-    /// Every column summed per day: target first, then exog, then the extra sum columns.
-    pub sum_columns: Vec<String>,
-    pub fill_missing: FillMissing,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FeatureConfig {
-    pub calendar: bool,
-    pub lags: Vec<usize>,
-    pub rolling_windows: Vec<usize>,
-    pub rolling_columns: Vec<String>,
-    pub pct_change_columns: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct SplitRatios {
-    pub train: f64,
-    pub val: f64,
-    pub test: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +39,7 @@ pub struct MlflowConfig {
     pub alias: String,
 }
 
-/// The validated configuration every stage reads.
+/// The validated configuration every command reads.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it came from (for messages and as a tracking artifact).
@@ -83,9 +53,8 @@ pub struct Config {
     pub split: SplitRatios,
     pub families: Vec<Family>,
     pub mlflow: MlflowConfig,
-    pub arima: ArimaGridFile,
-    pub sarimax: SarimaxFile,
-    pub lstm: LstmFile,
+    /// The families' own sections (and the seed), which their grids are built from.
+    pub models: ModelsConfig,
 }
 
 impl Config {
@@ -108,6 +77,16 @@ impl Config {
             .ok()
             .filter(|s| !s.trim().is_empty());
         Self::from_yaml(&text, path, env_uri.as_deref())
+    }
+
+    /// The configured series as the data stages read it.
+    pub fn series(&self) -> crate::data::pipeline::SeriesSource<'_> {
+        crate::data::pipeline::SeriesSource {
+            path: &self.paths.raw_data,
+            data: &self.data,
+            features: &self.features,
+            split: self.split,
+        }
     }
 
     /// Parses YAML `text` as if read from `path` (used for messages and to resolve relative
@@ -147,34 +126,6 @@ fn parse_yaml(text: &str, path: &Path) -> Result<ConfigFile, InputError> {
     })
 }
 
-/// Collects "key: message" problems so one run reports the first clearly.
-struct Checker<'a> {
-    path: &'a Path,
-}
-
-impl Checker<'_> {
-    fn err(&self, key: &str, msg: impl std::fmt::Display) -> InputError {
-        InputError::new(format!(
-            "config file {}: key `{key}`: {msg}",
-            self.path.display()
-        ))
-    }
-    fn non_empty<T>(&self, key: &str, v: &[T]) -> Result<(), InputError> {
-        if v.is_empty() {
-            Err(self.err(key, "must list at least one value"))
-        } else {
-            Ok(())
-        }
-    }
-    fn name(&self, key: &str, v: &str) -> Result<(), InputError> {
-        if v.trim().is_empty() {
-            Err(self.err(key, "must be a non-empty name"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
 fn resolve(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() || base == Path::new(".") {
         p.to_path_buf()
@@ -188,10 +139,10 @@ fn is_remote_uri(uri: &str) -> bool {
 }
 
 impl ConfigFile {
-    /// Validates into checked values; `path` is the config file (for messages and as the
-    /// base of relative paths).
+    /// Validates into checked values, section by section; `path` is the config file (for
+    /// messages and as the base of relative paths).
     pub fn check(self, path: &Path, env_tracking_uri: Option<&str>) -> Result<Config, InputError> {
-        let c = Checker { path };
+        let c = ConfigKeys { path };
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -210,140 +161,10 @@ impl ConfigFile {
                 ),
             ));
         }
+        let data = self.data.check(&c)?;
+        let features = self.features.check(&c, &data)?;
+        let split = self.split.check(&c)?;
 
-        // data
-        let d = &self.data;
-        c.name("data.date_column", &d.date_column)?;
-        c.name("data.target", &d.target)?;
-        if d.date_format.trim().is_empty() {
-            return Err(c.err(
-                "data.date_format",
-                "must be a strftime format such as %Y-%m-%d",
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (i, e) in d.exog.iter().enumerate() {
-            c.name(&format!("data.exog[{i}].name"), &e.name)?;
-            if e.name == d.target {
-                return Err(c.err(
-                    &format!("data.exog[{i}].name"),
-                    format!("`{}` is the target; a column cannot drive itself", e.name),
-                ));
-            }
-            if e.name == d.date_column {
-                return Err(c.err(
-                    &format!("data.exog[{i}].name"),
-                    "is the date column; exogenous drivers must be numeric columns",
-                ));
-            }
-            if !seen.insert(e.name.clone()) {
-                return Err(c.err(
-                    &format!("data.exog[{i}].name"),
-                    format!("`{}` is listed twice", e.name),
-                ));
-            }
-        }
-        let mut sum_columns = vec![d.target.clone()];
-        sum_columns.extend(d.exog.iter().map(|e| e.name.clone()));
-        for (i, s) in d.sum_columns.iter().enumerate() {
-            c.name(&format!("data.sum_columns[{i}]"), s)?;
-            if s == &d.date_column {
-                return Err(c.err(
-                    &format!("data.sum_columns[{i}]"),
-                    "is the date column; only numeric columns can be summed",
-                ));
-            }
-            if !sum_columns.contains(s) {
-                sum_columns.push(s.clone());
-            }
-        }
-
-        // features
-        let f = &self.features;
-        for (i, &l) in f.lags.iter().enumerate() {
-            if l == 0 {
-                return Err(c.err(
-                    &format!("features.lags[{i}]"),
-                    "lags must be at least 1 day",
-                ));
-            }
-        }
-        for (i, &w) in f.rolling_windows.iter().enumerate() {
-            if w < 2 {
-                return Err(c.err(
-                    &format!("features.rolling_windows[{i}]"),
-                    "windows must be at least 2 days (a sample std needs two values)",
-                ));
-            }
-        }
-        let exog_names: Vec<String> = d.exog.iter().map(|e| e.name.clone()).collect();
-        let rolling_columns = match &f.rolling_columns {
-            Some(v) => v.clone(),
-            None => {
-                let mut v = vec![d.target.clone()];
-                v.extend(exog_names.iter().cloned());
-                v
-            }
-        };
-        let pct_change_columns = match &f.pct_change_columns {
-            Some(v) => v.clone(),
-            None => {
-                let mut v = vec![d.target.clone()];
-                if exog_names.iter().any(|n| n == "ad_spend") {
-                    v.push("ad_spend".into());
-                }
-                v
-            }
-        };
-        for (key, cols) in [
-            ("features.rolling_columns", &rolling_columns),
-            ("features.pct_change_columns", &pct_change_columns),
-        ] {
-            for (i, col) in cols.iter().enumerate() {
-                if !sum_columns.contains(col) {
-                    return Err(c.err(
-                        &format!("{key}[{i}]"),
-                        format!(
-                            "`{col}` is not a daily column; expected one of: {}",
-                            sum_columns.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        let mut lags = f.lags.clone();
-        lags.sort_unstable();
-        lags.dedup();
-        let mut windows = f.rolling_windows.clone();
-        windows.sort_unstable();
-        windows.dedup();
-
-        // split
-        let s = &self.split;
-        for (key, v) in [
-            ("split.train", s.train),
-            ("split.val", s.val),
-            ("split.test", s.test),
-        ] {
-            if !(v.is_finite() && v > 0.0 && v < 1.0) {
-                return Err(c.err(
-                    key,
-                    format!("must be a ratio strictly between 0 and 1, got {v}"),
-                ));
-            }
-        }
-        let total = s.train + s.val + s.test;
-        if (total - 1.0).abs() > 1e-9 {
-            return Err(c.err(
-                "split",
-                format!(
-                    "train + val + test must sum to 1, got {} + {} + {} = {total}",
-                    s.train, s.val, s.test
-                ),
-            ));
-        }
-
-        // families
         c.non_empty("families", &self.families)?;
         let mut families = Vec::new();
         for fam in &self.families {
@@ -382,113 +203,13 @@ impl ConfigFile {
                 .into_owned()
         };
 
-        // arima grid
-        let a = &self.arima.param_grid;
-        c.non_empty("arima.param_grid.p", &a.p)?;
-        c.non_empty("arima.param_grid.d", &a.d)?;
-        c.non_empty("arima.param_grid.q", &a.q)?;
-        c.non_empty("arima.param_grid.trend", &a.trend)?;
-        for (key, v) in [("p", &a.p), ("d", &a.d), ("q", &a.q)] {
-            if let Some(x) = v.iter().find(|&&x| x > 30) {
-                return Err(c.err(
-                    &format!("arima.param_grid.{key}"),
-                    format!("{x} is far beyond what daily data can identify (at most 30)"),
-                ));
-            }
-        }
-
-        // sarimax
-        let sx = &self.sarimax;
-        for (i, e) in sx.exog.iter().enumerate() {
-            if !exog_names.contains(e) {
-                return Err(c.err(
-                    &format!("sarimax.exog[{i}]"),
-                    format!(
-                        "`{e}` is not in data.exog (which lists: {})",
-                        if exog_names.is_empty() {
-                            "nothing".into()
-                        } else {
-                            exog_names.join(", ")
-                        }
-                    ),
-                ));
-            }
-        }
-        let g = &sx.param_grid;
-        c.non_empty("sarimax.param_grid.order", &g.order)?;
-        c.non_empty("sarimax.param_grid.seasonal_order", &g.seasonal_order)?;
-        c.non_empty("sarimax.param_grid.trend", &g.trend)?;
-        for (i, so) in g.seasonal_order.iter().enumerate() {
-            let [sp, sd, sq, period] = *so;
-            if (sp + sd + sq) > 0 && period < 2 {
-                return Err(c.err(
-                    &format!("sarimax.param_grid.seasonal_order[{i}]"),
-                    format!("seasonal terms need a period s of at least 2, got s = {period}"),
-                ));
-            }
-        }
-
-        // lstm
-        let l = &self.lstm;
-        let lg = &l.param_grid;
-        c.non_empty("lstm.param_grid.learning_rate", &lg.learning_rate)?;
-        c.non_empty("lstm.param_grid.batch_size", &lg.batch_size)?;
-        c.non_empty("lstm.param_grid.sequence_length", &lg.sequence_length)?;
-        c.non_empty("lstm.param_grid.dropout", &lg.dropout)?;
-        c.non_empty("lstm.param_grid.weight_decay", &lg.weight_decay)?;
-        if let Some(x) = lg
-            .learning_rate
-            .iter()
-            .find(|x| !(x.is_finite() && **x > 0.0))
-        {
-            return Err(c.err(
-                "lstm.param_grid.learning_rate",
-                format!("must be > 0, got {x}"),
-            ));
-        }
-        if lg.batch_size.contains(&0) {
-            return Err(c.err("lstm.param_grid.batch_size", "must be at least 1"));
-        }
-        if lg.sequence_length.contains(&0) {
-            return Err(c.err("lstm.param_grid.sequence_length", "must be at least 1"));
-        }
-        if let Some(x) = lg.dropout.iter().find(|x| !(**x >= 0.0 && **x < 1.0)) {
-            return Err(c.err(
-                "lstm.param_grid.dropout",
-                format!("must be in [0, 1), got {x}"),
-            ));
-        }
-        if let Some(x) = lg
-            .weight_decay
-            .iter()
-            .find(|x| !(x.is_finite() && **x >= 0.0))
-        {
-            return Err(c.err(
-                "lstm.param_grid.weight_decay",
-                format!("must be >= 0, got {x}"),
-            ));
-        }
-        if l.hidden_size.to_vec().is_empty() || l.hidden_size.to_vec().contains(&0) {
-            return Err(c.err(
-                "lstm.hidden_size",
-                "must be at least 1 (a number or a list)",
-            ));
-        }
-        if l.num_layers.to_vec().is_empty() || l.num_layers.to_vec().contains(&0) {
-            return Err(c.err("lstm.num_layers", "must be at least 1 (a number or a list)"));
-        }
-        if l.max_epochs == 0 {
-            return Err(c.err("lstm.max_epochs", "must be at least 1"));
-        }
-        if l.max_horizon < self.forecast_days {
-            return Err(c.err(
-                "lstm.max_horizon",
-                format!(
-                    "must be at least forecast_days ({}), got {}",
-                    self.forecast_days, l.max_horizon
-                ),
-            ));
-        }
+        let exog_names: Vec<String> = data.exog.iter().map(|e| e.name.clone()).collect();
+        let models = ModelsConfig {
+            seed: self.seed,
+            arima: self.arima.check(&c)?,
+            sarimax: self.sarimax.check(&c, &exog_names)?,
+            lstm: self.lstm.check(&c, self.forecast_days)?,
+        };
 
         Ok(Config {
             source: path.to_path_buf(),
@@ -501,33 +222,9 @@ impl ConfigFile {
                 artifacts_dir: resolve(&base, &self.paths.artifacts_dir),
                 logs_dir: resolve(&base, &self.paths.logs_dir),
             },
-            data: DataConfig {
-                date_column: d.date_column.clone(),
-                date_format: d.date_format.clone(),
-                target: d.target.clone(),
-                exog: d
-                    .exog
-                    .iter()
-                    .map(|e| Exog {
-                        name: e.name.clone(),
-                        policy: e.future,
-                    })
-                    .collect(),
-                sum_columns,
-                fill_missing: d.fill_missing,
-            },
-            features: FeatureConfig {
-                calendar: f.calendar,
-                lags,
-                rolling_windows: windows,
-                rolling_columns,
-                pct_change_columns,
-            },
-            split: SplitRatios {
-                train: s.train,
-                val: s.val,
-                test: s.test,
-            },
+            data,
+            features,
+            split,
             families,
             mlflow: MlflowConfig {
                 tracking_uri,
@@ -535,9 +232,7 @@ impl ConfigFile {
                 model_name: m.model_name.clone(),
                 alias: m.alias.clone(),
             },
-            arima: self.arima.param_grid.clone(),
-            sarimax: self.sarimax.clone(),
-            lstm: self.lstm.clone(),
+            models,
         })
     }
 }

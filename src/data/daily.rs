@@ -14,7 +14,7 @@ use polars::chunked_array::cast::CastOptions;
 use polars::prelude::*;
 use tracing::{info, warn};
 
-use crate::config::{DataConfig, FillMissing};
+use super::config::{DataConfig, FillMissing};
 use crate::util::error::InputError;
 
 /// The daily series after aggregation and gap filling.

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::config::FeatureConfig;
+use super::config::FeatureConfig;
 use crate::data::Daily;
 use crate::util::error::InputError;
 

@@ -1,10 +1,12 @@
 //! The data layer: raw CSV → validated daily series ([`daily`]) → features → split and
 //! scaling, and the synthetic sample data (protocol §1–§3).
 
+pub mod config;
 mod daily;
 pub mod features;
 pub mod pipeline;
 pub mod preprocess;
 pub mod sample;
 
+pub use self::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy, SplitRatios};
 pub use self::daily::*;

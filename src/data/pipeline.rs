@@ -1,13 +1,13 @@
-//! The data half of the pipeline shared by train, infer and info:
-//! raw CSV → daily frame → features → split/scale, with the size checks between them.
+//! The data half of the pipeline for one daily series: raw CSV → daily frame → features →
+//! split/scale, with the size checks between them (protocol §1–§3).
 
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tracing::info;
 
-use crate::config::Config;
+use super::config::{DataConfig, FeatureConfig, SplitRatios};
 use crate::data::features::{self, Features};
 use crate::data::preprocess::{self, Prepared};
 use crate::data::{self, Daily};
@@ -27,16 +27,26 @@ pub struct DataStages {
     pub timings: [f64; 3],
 }
 
+/// One daily series and how it becomes model inputs: the unit of work of `train`.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesSource<'a> {
+    /// The raw CSV the series is read from.
+    pub path: &'a Path,
+    pub data: &'a DataConfig,
+    pub features: &'a FeatureConfig,
+    pub split: SplitRatios,
+}
+
 /// Runs data → features → split/scale and checks that every segment is large enough.
 /// Writes nothing.
-pub fn run_data_stages(cfg: &Config) -> Result<DataStages> {
+pub fn run_data_stages(src: &SeriesSource) -> Result<DataStages> {
     let t0 = Instant::now();
-    let daily = data::load(&cfg.paths.raw_data, &cfg.data)?;
+    let daily = data::load(src.path, src.data)?;
     let t1 = Instant::now();
-    let features = features::build(&daily, &cfg.features, &cfg.data.target, &cfg.paths.raw_data)?;
+    let features = features::build(&daily, src.features, &src.data.target, src.path)?;
     let t2 = Instant::now();
-    let prepared = preprocess::prepare(&features, cfg.split);
-    check_sizes(cfg, &daily, &features, &prepared, &cfg.paths.raw_data)?;
+    let prepared = preprocess::prepare(&features, src.split);
+    check_sizes(src, &daily, &features, &prepared)?;
     let t3 = Instant::now();
     info!(
         rows = features.len(),
@@ -60,11 +70,10 @@ pub fn run_data_stages(cfg: &Config) -> Result<DataStages> {
 }
 
 fn check_sizes(
-    cfg: &Config,
+    src: &SeriesSource,
     daily: &Daily,
     features: &Features,
     prep: &Prepared,
-    source: &Path,
 ) -> Result<(), InputError> {
     let s = prep.split;
     if s.n_train() < MIN_TRAIN_ROWS || s.n_val() < 1 || s.n_test() < 1 {
@@ -72,12 +81,12 @@ fn check_sizes(
             "data file {}: too few days: {} days give {} feature rows after a warm-up of {} \
              (lags up to {}, windows up to {}), split into train {}, val {}, test {}; need at \
              least {} train rows and one val and one test row (about {} days in all)",
-            source.display(),
+            src.path.display(),
             daily.len(),
             features.len(),
             features.warmup,
-            cfg.features.lags.iter().max().copied().unwrap_or(0),
-            cfg.features
+            src.features.lags.iter().max().copied().unwrap_or(0),
+            src.features
                 .rolling_windows
                 .iter()
                 .max()
@@ -87,26 +96,8 @@ fn check_sizes(
             s.n_val(),
             s.n_test(),
             MIN_TRAIN_ROWS,
-            features.warmup + (MIN_TRAIN_ROWS as f64 / cfg.split.train).ceil() as usize + 1
+            features.warmup + (MIN_TRAIN_ROWS as f64 / src.split.train).ceil() as usize + 1
         )));
     }
-    Ok(())
-}
-
-/// Writes the processed snapshot and the scaler JSON atomically.
-pub fn write_outputs(cfg: &Config, stages: &DataStages) -> Result<()> {
-    crate::util::fsutil::write_atomic(
-        &cfg.paths.processed_data,
-        &features::to_csv(&stages.features),
-    )
-    .with_context(|| format!("writing {}", cfg.paths.processed_data.display()))?;
-    let scaler_path = cfg.paths.artifacts_dir.join("scaler.json");
-    crate::util::fsutil::write_atomic(&scaler_path, stages.prepared.scaler.to_json().as_bytes())
-        .with_context(|| format!("writing {}", scaler_path.display()))?;
-    info!(
-        processed = %cfg.paths.processed_data.display(),
-        scaler = %scaler_path.display(),
-        "wrote processed snapshot and scaler"
-    );
     Ok(())
 }

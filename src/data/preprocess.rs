@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SplitRatios;
+use super::config::SplitRatios;
 use crate::data::features::Features;
 use crate::models::Frame;
 

@@ -17,13 +17,11 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use tracing::{debug, info};
 
-use crate::config::{Exog, FuturePolicy};
+use crate::data::{Exog, FuturePolicy};
 use crate::models::mstl::{EtsEngine, MstlEts, forecast_with};
 use crate::models::{Frame, FutureInputs, ModelError};
 
-/// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
-/// seasonal-naive(7) error): what the baselines, MSTL and the exog forecaster all use.
-pub const WEEK: usize = 7;
+pub use crate::models::WEEK;
 
 /// Precomputed future inputs for a set of origins.
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,7 @@
 //! only ever see these two traits, so a new family is one new module.
 
 pub mod ets;
+pub mod family;
 pub mod mstl;
 pub mod naive;
 pub mod sarimax;
@@ -16,6 +17,12 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+pub use self::family::{Family, ModelFamily, ModelsConfig};
+
+/// The season of daily ad data (protocol: seasonal naive(7), MSTL(7), MASE scaled by the
+/// seasonal-naive(7) error): what the baselines, MSTL and the exog forecaster all use.
+pub const WEEK: usize = 7;
 
 /// Errors a model can raise; each names the spec it belongs to where that helps.
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +150,8 @@ pub struct FitInfo {
 
 /// A grid point: settings that can be fitted.
 pub trait Forecaster: Send + Sync {
-    /// Family name: `seasonal_naive`, `arima`, `sarimax`, `lstm`, `mstl`.
-    fn family(&self) -> &'static str;
+    /// The family the point belongs to.
+    fn family(&self) -> Family;
     /// Human-readable spec, e.g. `ARIMA(1,0,1) trend=c`.
     fn spec(&self) -> String;
     /// Settings as (key, value) pairs for tracking.

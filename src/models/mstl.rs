@@ -16,6 +16,8 @@ use augurs::{Fit, Predict};
 use serde::{Deserialize, Serialize};
 
 use super::ets::Ets;
+use super::family::{ModelFamily, ModelsConfig};
+use super::{Family, WEEK};
 use super::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
@@ -270,8 +272,8 @@ pub struct FittedMstl {
 }
 
 impl Forecaster for Mstl {
-    fn family(&self) -> &'static str {
-        "mstl"
+    fn family(&self) -> Family {
+        Family::Mstl
     }
     fn spec(&self) -> String {
         spec_name(self.period)
@@ -369,6 +371,25 @@ impl FittedForecaster for FittedMstl {
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
         super::save_json(dir, "params.json", self)
+    }
+}
+
+/// The `mstl` family: one point, MSTL(7) with an AutoETS trend model.
+pub struct MstlFamily;
+pub static FAMILY: MstlFamily = MstlFamily;
+
+impl ModelFamily for MstlFamily {
+    fn id(&self) -> &'static str {
+        "mstl"
+    }
+    fn simplicity(&self) -> u32 {
+        2
+    }
+    fn specs(&self, _cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
+        Ok(vec![Box::new(Mstl { period: WEEK })])
+    }
+    fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        Ok(Box::new(FittedMstl::load(dir)?))
     }
 }
 

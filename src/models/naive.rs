@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::family::{ModelFamily, ModelsConfig};
+use super::{Family, WEEK};
 use super::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
@@ -27,8 +29,8 @@ pub struct FittedSeasonalNaive {
 }
 
 impl Forecaster for SeasonalNaive {
-    fn family(&self) -> &'static str {
-        "seasonal_naive"
+    fn family(&self) -> Family {
+        Family::SeasonalNaive
     }
     fn spec(&self) -> String {
         format!("SeasonalNaive({})", self.period)
@@ -107,5 +109,24 @@ impl FittedForecaster for FittedSeasonalNaive {
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
         super::save_json(dir, "params.json", self)
+    }
+}
+
+/// The `seasonal_naive` family: one point, the weekly seasonal naive baseline (protocol §4).
+pub struct SeasonalNaiveFamily;
+pub static FAMILY: SeasonalNaiveFamily = SeasonalNaiveFamily;
+
+impl ModelFamily for SeasonalNaiveFamily {
+    fn id(&self) -> &'static str {
+        "seasonal_naive"
+    }
+    fn simplicity(&self) -> u32 {
+        0
+    }
+    fn specs(&self, _cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
+        Ok(vec![Box::new(SeasonalNaive { period: WEEK })])
+    }
+    fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
+        Ok(Box::new(FittedSeasonalNaive::load(dir)?))
     }
 }

@@ -1,47 +1,206 @@
-//! The seam between the statistical core and the libtorch-backed `lstm` family.
+//! The seam between the statistical core and the libtorch-backed `lstm` family, and the
+//! family's config section.
 //!
 //! Loading libtorch costs ~170 ms of C++ static initialisation at process start, paid before
 //! `main` by any binary that links it, even one that only forecasts with SARIMAX. So the
 //! `adsales` binary does not link it: the `lstm` family lives in the `adsales-lstm` crate,
-//! whose `adsales-torch` binary installs a [`TorchFamily`] here at start-up and otherwise runs
-//! the very same CLI. When `adsales` meets work that needs libtorch (a train with the `lstm`
-//! family, an LSTM bundle at inference), the CLI replaces its process with `adsales-torch`
-//! (see `cli`), before anything is written or tracked.
+//! whose `adsales-torch` binary installs it ([`crate::models::family::install`]) at start-up
+//! and otherwise runs the very same CLI. When `adsales` meets work that needs libtorch (a
+//! train with the `lstm` family, an LSTM bundle at inference), the registry answers
+//! [`ModelError::NeedsLibtorch`](super::ModelError::NeedsLibtorch) and the CLI replaces its
+//! process with `adsales-torch` (see `cmd::handover`), before anything is written or tracked.
+//!
+//! The section is parsed and checked here, once, so that the family's crate trusts it.
 
-use std::any::Any;
-use std::path::Path;
-use std::sync::OnceLock;
+use serde::{Deserialize, Serialize};
 
-use super::{FittedForecaster, Forecaster, ModelError};
-use crate::config::LstmFile;
+use crate::util::error::{ConfigKeys, InputError};
 
-/// What the `lstm` family provides to the pipeline.
-pub trait TorchFamily: Sync {
-    /// The grid points of the config's `lstm` section, in config order.
-    fn specs(&self, cfg: &LstmFile, seed: u64) -> Vec<Box<dyn Forecaster>>;
-    /// Holds libtorch's process-wide thread setting for a grid whose points run concurrently
-    /// (the way `train` runs every grid) until it is dropped.
-    fn grid_guard(&self) -> Box<dyn Any>;
-    /// Restores a fitted model saved in `dir`.
-    fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError>;
-    /// Whether the config's `lstm` section can run here (e.g. `device: cuda` needs a GPU);
-    /// the message names the key.
-    fn check(&self, cfg: &LstmFile) -> Result<(), String>;
+/// A value given either as a scalar or as a list of candidates (a grid axis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
 }
 
-static TORCH: OnceLock<&'static dyn TorchFamily> = OnceLock::new();
-
-/// Installs the `lstm` family (once per process; later calls are ignored).
-pub fn install(family: &'static dyn TorchFamily) {
-    let _ = TORCH.set(family);
+impl<T: Clone> OneOrMany<T> {
+    pub fn to_vec(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
-/// The installed `lstm` family, if this process links libtorch.
-pub fn family() -> Option<&'static dyn TorchFamily> {
-    TORCH.get().copied()
+/// Where the LSTM trains (`lstm.device`). Forecasts always run on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LstmDevice {
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA, or an error when there is none.
+    Cuda,
 }
 
-/// The installed family, or the error that tells the CLI to hand over to `adsales-torch`.
-pub fn require() -> Result<&'static dyn TorchFamily, ModelError> {
-    family().ok_or(ModelError::NeedsLibtorch)
+impl LstmDevice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LstmDevice::Auto => "auto",
+            LstmDevice::Cpu => "cpu",
+            LstmDevice::Cuda => "cuda",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LstmFile {
+    pub device: LstmDevice,
+    pub hidden_size: OneOrMany<usize>,
+    pub num_layers: OneOrMany<usize>,
+    pub max_epochs: usize,
+    pub patience: usize,
+    /// Steps the network outputs directly; forecasts beyond it are refused.
+    pub max_horizon: usize,
+    pub param_grid: LstmGridFile,
+}
+
+impl Default for LstmFile {
+    fn default() -> Self {
+        LstmFile {
+            device: LstmDevice::Auto,
+            hidden_size: OneOrMany::One(64),
+            num_layers: OneOrMany::One(2),
+            max_epochs: 100,
+            patience: 10,
+            max_horizon: 28,
+            param_grid: LstmGridFile {
+                learning_rate: vec![0.001, 0.01],
+                batch_size: vec![32],
+                sequence_length: vec![14, 30],
+                dropout: vec![0.0, 0.2],
+                weight_decay: vec![1e-4],
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LstmGridFile {
+    pub learning_rate: Vec<f64>,
+    pub batch_size: Vec<usize>,
+    pub sequence_length: Vec<usize>,
+    pub dropout: Vec<f64>,
+    pub weight_decay: Vec<f64>,
+}
+
+/// The checked `lstm` section: every grid axis as a non-empty list of valid values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmConfig {
+    pub device: LstmDevice,
+    pub hidden_size: Vec<usize>,
+    pub num_layers: Vec<usize>,
+    pub max_epochs: usize,
+    pub patience: usize,
+    pub max_horizon: usize,
+    pub learning_rate: Vec<f64>,
+    pub batch_size: Vec<usize>,
+    pub sequence_length: Vec<usize>,
+    pub dropout: Vec<f64>,
+    pub weight_decay: Vec<f64>,
+}
+
+impl Default for LstmConfig {
+    fn default() -> Self {
+        LstmFile::default().values()
+    }
+}
+
+impl LstmFile {
+    /// The values as they are, without checks (the shipped defaults are valid).
+    fn values(&self) -> LstmConfig {
+        let g = &self.param_grid;
+        LstmConfig {
+            device: self.device,
+            hidden_size: self.hidden_size.to_vec(),
+            num_layers: self.num_layers.to_vec(),
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            max_horizon: self.max_horizon,
+            learning_rate: g.learning_rate.clone(),
+            batch_size: g.batch_size.clone(),
+            sequence_length: g.sequence_length.clone(),
+            dropout: g.dropout.clone(),
+            weight_decay: g.weight_decay.clone(),
+        }
+    }
+
+    /// Checks the section (keys named `lstm.*`); forecasts may ask for up to
+    /// `forecast_days` steps, which the network must output.
+    pub fn check(&self, c: &ConfigKeys, forecast_days: usize) -> Result<LstmConfig, InputError> {
+        let lg = &self.param_grid;
+        c.non_empty("lstm.param_grid.learning_rate", &lg.learning_rate)?;
+        c.non_empty("lstm.param_grid.batch_size", &lg.batch_size)?;
+        c.non_empty("lstm.param_grid.sequence_length", &lg.sequence_length)?;
+        c.non_empty("lstm.param_grid.dropout", &lg.dropout)?;
+        c.non_empty("lstm.param_grid.weight_decay", &lg.weight_decay)?;
+        if let Some(x) = lg
+            .learning_rate
+            .iter()
+            .find(|x| !(x.is_finite() && **x > 0.0))
+        {
+            return Err(c.err(
+                "lstm.param_grid.learning_rate",
+                format!("must be > 0, got {x}"),
+            ));
+        }
+        if lg.batch_size.contains(&0) {
+            return Err(c.err("lstm.param_grid.batch_size", "must be at least 1"));
+        }
+        if lg.sequence_length.contains(&0) {
+            return Err(c.err("lstm.param_grid.sequence_length", "must be at least 1"));
+        }
+        if let Some(x) = lg.dropout.iter().find(|x| !(**x >= 0.0 && **x < 1.0)) {
+            return Err(c.err(
+                "lstm.param_grid.dropout",
+                format!("must be in [0, 1), got {x}"),
+            ));
+        }
+        if let Some(x) = lg
+            .weight_decay
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0))
+        {
+            return Err(c.err(
+                "lstm.param_grid.weight_decay",
+                format!("must be >= 0, got {x}"),
+            ));
+        }
+        if self.hidden_size.to_vec().is_empty() || self.hidden_size.to_vec().contains(&0) {
+            return Err(c.err(
+                "lstm.hidden_size",
+                "must be at least 1 (a number or a list)",
+            ));
+        }
+        if self.num_layers.to_vec().is_empty() || self.num_layers.to_vec().contains(&0) {
+            return Err(c.err("lstm.num_layers", "must be at least 1 (a number or a list)"));
+        }
+        if self.max_epochs == 0 {
+            return Err(c.err("lstm.max_epochs", "must be at least 1"));
+        }
+        if self.max_horizon < forecast_days {
+            return Err(c.err(
+                "lstm.max_horizon",
+                format!(
+                    "must be at least forecast_days ({forecast_days}), got {}",
+                    self.max_horizon
+                ),
+            ));
+        }
+        Ok(self.values())
+    }
 }

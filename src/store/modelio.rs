@@ -12,10 +12,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Exog, FeatureConfig, FillMissing};
 use crate::data::Daily;
 use crate::data::preprocess::MinMaxScaler;
-use crate::models::{FittedForecaster, ModelError};
+use crate::data::{DataConfig, Exog, FeatureConfig, FillMissing};
+use crate::models::{Family, FittedForecaster, ModelError};
 use crate::store::bundle::{self, BundleMeta, MlModel};
 
 pub const SCALER_FILE: &str = "scaler.json";
@@ -55,40 +55,9 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
-    pub fn from_config(
-        cfg: &Config,
-        family: &str,
-        spec: &str,
-        columns: &[String],
-        data_sha256: &str,
-    ) -> FeatureSpec {
-        FeatureSpec {
-            family: family.to_string(),
-            spec: spec.to_string(),
-            date_column: cfg.data.date_column.clone(),
-            date_format: cfg.data.date_format.clone(),
-            target: cfg.data.target.clone(),
-            sum_columns: cfg.data.sum_columns.clone(),
-            exog: cfg.data.exog.clone(),
-            fill_missing: cfg.data.fill_missing,
-            features: cfg.features.clone(),
-            columns: columns.to_vec(),
-            model_exog: if family == "sarimax" {
-                cfg.sarimax.exog.clone()
-            } else {
-                Vec::new()
-            },
-            forecast_days: cfg.forecast_days,
-            interval_level: cfg.interval_level,
-            data_sha256: data_sha256.to_string(),
-            exog_ets: crate::models::mstl::ETS_SEARCH.to_string(),
-            exog_engine: crate::models::mstl::EtsEngine::Adsales,
-        }
-    }
-
     /// The data-stage config that reads new raw rows the way training did.
-    pub fn data_config(&self) -> crate::config::DataConfig {
-        crate::config::DataConfig {
+    pub fn data_config(&self) -> DataConfig {
+        DataConfig {
             date_column: self.date_column.clone(),
             date_format: self.date_format.clone(),
             target: self.target.clone(),
@@ -218,17 +187,13 @@ pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
     })
 }
 
-/// Restores the fitted model of `family` from its files in `dir`.
+/// Restores the fitted model of the family called `family` from its files in `dir`.
 pub fn load_fitted(family: &str, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
-    use crate::models::{mstl::FittedMstl, naive::FittedSeasonalNaive};
-    match family {
-        "seasonal_naive" => Ok(Box::new(FittedSeasonalNaive::load(dir)?)),
-        "mstl" => Ok(Box::new(FittedMstl::load(dir)?)),
-        "arima" | "sarimax" => crate::models::sarimax::load_boxed(dir),
-        "lstm" => crate::models::torch::require()?.load(dir),
-        other => Err(ModelError::BadInput(format!(
-            "model family `{other}` in {} cannot be loaded by this build",
+    let f = Family::from_id(family).ok_or_else(|| {
+        ModelError::BadInput(format!(
+            "model family `{family}` in {} cannot be loaded by this build",
             dir.display()
-        ))),
-    }
+        ))
+    })?;
+    crate::models::family::get(f)?.load(dir)
 }

@@ -20,3 +20,35 @@ impl InputError {
 pub fn is_input_error(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.is::<InputError>())
 }
+
+/// Errors about the keys of one config file: "config file F: key `K`: message". Each
+/// config section's check uses it so every message names the file and the key path.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKeys<'a> {
+    pub path: &'a std::path::Path,
+}
+
+impl ConfigKeys<'_> {
+    pub fn err(&self, key: &str, msg: impl std::fmt::Display) -> InputError {
+        InputError::new(format!(
+            "config file {}: key `{key}`: {msg}",
+            self.path.display()
+        ))
+    }
+    /// `key` must list at least one value.
+    pub fn non_empty<T>(&self, key: &str, v: &[T]) -> Result<(), InputError> {
+        if v.is_empty() {
+            Err(self.err(key, "must list at least one value"))
+        } else {
+            Ok(())
+        }
+    }
+    /// `key` must be a non-blank name.
+    pub fn name(&self, key: &str, v: &str) -> Result<(), InputError> {
+        if v.trim().is_empty() {
+            Err(self.err(key, "must be a non-empty name"))
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -35,6 +35,12 @@ impl Verbosity {
     }
 }
 
+/// Whether the console log is coloured: only on a terminal, and never when `NO_COLOR` is set
+/// to anything non-empty (no-color.org). Escapes in a piped log or a CI transcript are noise.
+fn console_colours(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber. `log_dir`, when given, receives `adsales.log` (appended).
 /// Returns the log file path. Safe to call once per process; later calls do nothing.
 pub fn init(verbosity: Verbosity, log_dir: Option<&Path>) -> Option<std::path::PathBuf> {
@@ -43,6 +49,10 @@ pub fn init(verbosity: Verbosity, log_dir: Option<&Path>) -> Option<std::path::P
         .unwrap_or_else(|_| EnvFilter::new(format!("warn,adsales={}", verbosity.directive())));
     let console = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(console_colours(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .without_time()
         .with_filter(console_filter);
@@ -65,4 +75,18 @@ pub fn init(verbosity: Verbosity, log_dir: Option<&Path>) -> Option<std::path::P
         .with(file_layer)
         .try_init();
     log_path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_colours;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(console_colours(true, None));
+        assert!(console_colours(true, Some(OsStr::new(""))));
+        assert!(!console_colours(true, Some(OsStr::new("1"))));
+        assert!(!console_colours(false, None));
+    }
 }

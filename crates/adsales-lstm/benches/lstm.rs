@@ -70,7 +70,7 @@ fn write_csv(f: &Frame, d: &FitData, path: &std::path::Path) -> std::io::Result<
 fn real_frame() -> (Frame, usize, usize) {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let cfg = adsales::config::Config::load(&root.join("config.yaml")).expect("config.yaml");
-    let stages = adsales::data::pipeline::run_data_stages(&cfg).expect("data stages");
+    let stages = adsales::data::pipeline::run_data_stages(&cfg.series()).expect("data stages");
     let p = stages.prepared;
     (p.scaled, p.split.train_end, p.split.val_end)
 }

@@ -69,7 +69,7 @@ pub struct LstmGrid {
     pub patience: usize,
     pub max_horizon: usize,
     pub seed: u64,
-    pub device: adsales::config::LstmDevice,
+    pub device: adsales::models::torch::LstmDevice,
 }
 
 impl Default for LstmGrid {
@@ -87,23 +87,22 @@ impl Default for LstmGrid {
             patience: 10,
             max_horizon: 28,
             seed: 42,
-            device: adsales::config::LstmDevice::Auto,
+            device: adsales::models::torch::LstmDevice::Auto,
         }
     }
 }
 
 impl LstmGrid {
     /// The grid of the checked config's `lstm` section and top-level `seed`.
-    pub fn from_config(lstm: &adsales::config::LstmFile, seed: u64) -> LstmGrid {
-        let g = &lstm.param_grid;
+    pub fn from_config(lstm: &adsales::models::torch::LstmConfig, seed: u64) -> LstmGrid {
         LstmGrid {
-            learning_rate: g.learning_rate.clone(),
-            batch_size: g.batch_size.clone(),
-            sequence_length: g.sequence_length.clone(),
-            dropout: g.dropout.clone(),
-            weight_decay: g.weight_decay.clone(),
-            hidden_size: lstm.hidden_size.to_vec(),
-            num_layers: lstm.num_layers.to_vec(),
+            learning_rate: lstm.learning_rate.clone(),
+            batch_size: lstm.batch_size.clone(),
+            sequence_length: lstm.sequence_length.clone(),
+            dropout: lstm.dropout.clone(),
+            weight_decay: lstm.weight_decay.clone(),
+            hidden_size: lstm.hidden_size.clone(),
+            num_layers: lstm.num_layers.clone(),
             max_epochs: lstm.max_epochs,
             patience: lstm.patience,
             max_horizon: lstm.max_horizon,

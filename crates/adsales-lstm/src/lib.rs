@@ -18,7 +18,8 @@ pub mod window;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use adsales::config::LstmDevice;
+use adsales::models::torch::LstmDevice;
+use adsales::models::{ModelFamily, ModelsConfig};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -208,8 +209,8 @@ impl LstmSpec {
 }
 
 impl Forecaster for LstmSpec {
-    fn family(&self) -> &'static str {
-        "lstm"
+    fn family(&self) -> adsales::models::Family {
+        adsales::models::Family::Lstm
     }
 
     fn spec(&self) -> String {
@@ -567,29 +568,39 @@ fn training_device(choice: LstmDevice) -> Result<Device, &'static str> {
 /// The `lstm` family as the root crate's pipeline sees it (installed by `adsales-torch`).
 pub struct Torch;
 
-/// What `adsales-torch` installs with [`adsales::models::torch::install`].
+/// What `adsales-torch` installs with [`adsales::models::family::install`].
 pub static TORCH_FAMILY: Torch = Torch;
 
-impl adsales::models::torch::TorchFamily for Torch {
-    fn specs(&self, cfg: &adsales::config::LstmFile, seed: u64) -> Vec<Box<dyn Forecaster>> {
-        LstmGrid::from_config(cfg, seed)
+impl ModelFamily for Torch {
+    fn id(&self) -> &'static str {
+        "lstm"
+    }
+
+    fn simplicity(&self) -> u32 {
+        4
+    }
+
+    fn check(&self, cfg: &ModelsConfig) -> Result<(), String> {
+        training_device(cfg.lstm.device)
+            .map(|_| ())
+            .map_err(String::from)
+    }
+
+    fn specs(&self, cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
+        Ok(LstmGrid::from_config(&cfg.lstm, cfg.seed)
             .specs()
             .into_iter()
             .map(|s| Box::new(s) as Box<dyn Forecaster>)
-            .collect()
-    }
-
-    fn grid_guard(&self) -> Box<dyn std::any::Any> {
-        Box::new(GridMode::auto().threads())
+            .collect())
     }
 
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
         Ok(Box::new(FittedLstm::load(dir)?))
     }
 
-    fn check(&self, cfg: &adsales::config::LstmFile) -> Result<(), String> {
-        training_device(cfg.device)
-            .map(|_| ())
-            .map_err(String::from)
+    /// libtorch's thread count is process-wide: held at what the grid runs best with (one
+    /// intra-op thread per concurrent grid point) while the grid runs.
+    fn grid_guard(&self) -> Option<Box<dyn std::any::Any>> {
+        Some(Box::new(GridMode::auto().threads()))
     }
 }

@@ -8,13 +8,13 @@ use adsales_lstm::{LstmGrid, LstmSpec};
 fn fits_and_backtests_on_the_processed_frame() {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let cfg = adsales::config::Config::load(&root.join("config.yaml")).unwrap();
-    let stages = adsales::data::pipeline::run_data_stages(&cfg).unwrap();
+    let stages = adsales::data::pipeline::run_data_stages(&cfg.series()).unwrap();
     let p = &stages.prepared;
     // The configured grid's first point, made small so the test stays quick.
     let spec = LstmSpec {
         hidden_size: 16,
         max_epochs: 4,
-        ..LstmGrid::from_config(&cfg.lstm, cfg.seed).specs()[0].clone()
+        ..LstmGrid::from_config(&cfg.models.lstm, cfg.seed).specs()[0].clone()
     };
     let data = FitData {
         frame: &p.scaled,

@@ -270,7 +270,7 @@ fn conformal_intervals_reach_nominal_coverage() {
 fn plugs_into_the_model_interface() {
     let f = frame();
     let spec: Box<dyn Forecaster> = Box::new(tiny_spec());
-    assert_eq!(spec.family(), "lstm");
+    assert_eq!(spec.family().as_str(), "lstm");
     assert!(!spec.refit_for_test());
     assert_eq!(spec.params().len(), 12);
     assert!(spec.params().contains(&("device".into(), "cpu".into())));
@@ -284,7 +284,7 @@ fn plugs_into_the_model_interface() {
 #[test]
 fn default_config_gives_the_reference_grid() {
     use adsales_lstm::LstmGrid;
-    let cfg = adsales::config::LstmFile::default();
+    let cfg = adsales::config::LstmConfig::default();
     let grid = LstmGrid::from_config(&cfg, 42);
     assert_eq!(grid, LstmGrid::default());
     let specs = grid.specs();

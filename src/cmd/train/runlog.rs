@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use tracing::{info, warn};
 
-use crate::cmd::train::{FamilyResult, PointResult};
+use super::grid::{FamilyResult, PointResult};
+use crate::cmd::interrupt::set_active;
 use crate::config::Config;
 use crate::eval::backtest::Evaluation;
 use crate::store::bundle;
+use crate::store::tracking::tags;
 use crate::store::tracking::{
     Batch, DatasetInput, NewRun, RunStatus, Tracker, open_tracker, runs_uri,
 };
@@ -39,27 +41,6 @@ pub struct TrainTracking {
     /// Creating and finishing a run hold this lock across the tracker call, so `close` (from
     /// the Ctrl-C thread) never misses a run being created nor re-marks one being finished.
     open: Mutex<OpenRuns>,
-}
-
-/// The tracking session of the train in progress, for the Ctrl-C handler.
-static ACTIVE: Mutex<Option<Arc<TrainTracking>>> = Mutex::new(None);
-
-/// Makes `t` the session an interrupt closes (or clears it with `None`).
-pub fn set_active(t: Option<Arc<TrainTracking>>) {
-    *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = t;
-}
-
-/// Called on Ctrl-C: marks every open run of the active train KILLED. Returns whether there
-/// was one.
-pub fn interrupt() -> bool {
-    let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match active {
-        Some(t) => {
-            t.close(RunStatus::Killed);
-            true
-        }
-        None => false,
-    }
 }
 
 /// Where the family's best bundle went. The local copy (compared with the uploaded one at
@@ -122,7 +103,7 @@ impl TrainTracking {
             })?;
         let name = format!("train-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
         let run = tracker
-            .create_run(&NewRun::new(&experiment_id, &name).tag("adsales.kind", "train"))
+            .create_run(&NewRun::new(&experiment_id, &name).tag(tags::KIND, "train"))
             .with_context(|| {
                 format!(
                     "MLflow tracking at {}: creating the train run",
@@ -220,7 +201,7 @@ impl TrainTracking {
             .create_run(
                 &NewRun::new(&self.experiment_id, name)
                     .parent(parent)
-                    .tag("adsales.kind", kind),
+                    .tag(tags::KIND, kind),
             )
             .with_context(|| self.ctx(&format!("creating run {name}")))?;
         open.ids.push(run.run_id.clone());
@@ -241,7 +222,9 @@ impl TrainTracking {
     }
 
     fn point_batch(&self, family: &str, p: &PointResult) -> Batch {
-        let mut b = Batch::new().param("family", family).param("spec", &p.spec);
+        let mut b = Batch::new()
+            .param(tags::FAMILY, family)
+            .param(tags::SPEC, &p.spec);
         for (k, v) in &p.params {
             b = b.param(k.clone(), v.clone());
         }
@@ -250,7 +233,7 @@ impl TrainTracking {
             b = b
                 .metric("converged", if info.converged { 1.0 } else { 0.0 }, 0)
                 .metric("iterations", info.iterations as f64, 0)
-                .tag("convergence", info.message.clone());
+                .tag(tags::CONVERGENCE, info.message.clone());
             for (k, v) in [("llf", info.llf), ("aic", info.aic), ("bic", info.bic)] {
                 if let Some(v) = v {
                     b = b.metric(k, v, 0);
@@ -268,7 +251,7 @@ impl TrainTracking {
             eval_metrics("val", v, &mut b);
         }
         if let Some(e) = &p.error {
-            b = b.tag("error", e.chars().take(4000).collect::<String>());
+            b = b.tag(tags::ERROR, e.chars().take(4000).collect::<String>());
         }
         b
     }
@@ -289,7 +272,7 @@ impl TrainTracking {
             let is_best = Some(i) == f.best && f.test.is_some();
             if is_best {
                 eval_metrics("test", f.test.as_ref().expect("checked"), &mut b);
-                b = b.tag("adsales.family_best", "true");
+                b = b.tag(tags::FAMILY_BEST, "true");
             }
             self.tracker
                 .log_batch(&run, &b)
@@ -318,7 +301,7 @@ impl TrainTracking {
             self.finish(&run, status)?;
         }
         let mut b = Batch::new()
-            .param("family", fam)
+            .param(tags::FAMILY, fam)
             .metric("family_seconds", f.seconds, 0);
         if let (Some(p), Some(t)) = (f.best_point(), &f.test) {
             b = b.param("best_spec", &p.spec);
@@ -386,10 +369,10 @@ impl TrainTracking {
             .map(|v| v.version);
         let mut tags = version_tags;
         tags.push((
-            format!("previous_{alias}_version"),
+            tags::previous_holder(alias),
             previous.clone().unwrap_or_else(|| "none".into()),
         ));
-        tags.push(("train_run_id".into(), self.train_run.clone()));
+        tags.push((tags::TRAIN_RUN_ID.into(), self.train_run.clone()));
         let v = self
             .tracker
             .create_model_version(name, &runs_uri(&best.run_id, "model"), &best.run_id, &tags)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::estimate::{FitOptions, SarimaxFit, fit_with};
 use super::forecast::{forecast, forecast_origins};
 use super::spec::SarimaxSpec;
+use crate::models::Family;
 use crate::models::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
@@ -82,11 +83,11 @@ impl SarimaxForecaster {
 }
 
 impl Forecaster for SarimaxForecaster {
-    fn family(&self) -> &'static str {
+    fn family(&self) -> Family {
         if !self.spec.has_seasonal() && self.spec.exog.is_empty() {
-            "arima"
+            Family::Arima
         } else {
-            "sarimax"
+            Family::Sarimax
         }
     }
     fn spec(&self) -> String {

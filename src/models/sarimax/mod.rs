@@ -13,6 +13,7 @@
 // Checks are written `!(x > 0.0)` on purpose throughout: NaN must fail them.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod config;
 mod diffuse;
 pub mod estimate;
 pub mod family;

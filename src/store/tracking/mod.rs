@@ -15,6 +15,7 @@ pub mod filter;
 mod fsutil;
 pub mod local;
 pub mod rest;
+pub mod tags;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
