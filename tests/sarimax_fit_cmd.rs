@@ -1,8 +1,14 @@
-//! `adsales fit` through the library (`fit_cmd::run_to_string`), with clap parsing.
+//! `adsales fit` through the library (`cmd::fit::run` and `FitArgs::render`), with clap
+//! parsing.
 
 use std::io::Write;
 
-use adsales::cmd::fit::{FitArgs, run_to_string};
+use adsales::cmd::fit::{FitArgs, run};
+
+/// What `adsales fit` prints for `args`.
+fn run_to_string(args: &FitArgs) -> anyhow::Result<String> {
+    args.render(&run(args)?)
+}
 use adsales::util::error::InputError;
 use clap::Parser;
 

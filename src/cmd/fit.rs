@@ -242,7 +242,7 @@ fn model_err(e: ModelError) -> anyhow::Error {
 }
 
 /// Fit and forecast; the data behind both output formats.
-pub fn execute(args: &FitArgs) -> anyhow::Result<FitReport> {
+pub fn run(args: &FitArgs) -> anyhow::Result<FitReport> {
     let spec = spec_from_args(args)?;
     if !(args.level > 0.0 && args.level < 1.0) {
         return Err(bad(format!(
@@ -391,23 +391,25 @@ pub fn render_text(r: &FitReport) -> String {
     s
 }
 
-/// The command's output as a string (text or JSON per `--json`), for tests.
-pub fn run_to_string(args: &FitArgs) -> anyhow::Result<String> {
-    let report = execute(args)?;
-    if args.json {
-        Ok(serde_json::to_string_pretty(&report)? + "\n")
-    } else {
-        Ok(render_text(&report))
+impl FitArgs {
+    /// The report rendered in the chosen format (JSON or the text summary).
+    pub fn render(&self, report: &FitReport) -> anyhow::Result<String> {
+        if self.json {
+            Ok(serde_json::to_string_pretty(report)? + "\n")
+        } else {
+            Ok(render_text(report))
+        }
     }
-}
 
-/// `adsales fit`: print the summary (or JSON) to stdout.
-pub fn run(args: &FitArgs) -> anyhow::Result<()> {
-    use std::io::Write;
-    let out = run_to_string(args)?;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to stdout"),
+    /// `adsales fit`: fit, then print the summary (or JSON) to stdout.
+    pub fn execute(&self, g: super::Global) -> anyhow::Result<()> {
+        use std::io::Write;
+        crate::util::logging::init(g.verbosity, None);
+        let out = self.render(&run(self)?)?;
+        let mut stdout = std::io::stdout().lock();
+        match stdout.write_all(out.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("writing to stdout"),
+        }
     }
 }

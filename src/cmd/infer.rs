@@ -1,21 +1,63 @@
-//! `adsales infer`: registry alias → bundle → forecast in dollars with intervals (protocol §7).
+//! `adsales infer`: arguments → [`InferOptions`] → [`run`] (files read into an inference
+//! [`Request`]) → [`InferResult`] → one renderer per [`Format`] (protocol §7).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use chrono::{Duration, NaiveDate};
-use serde::Serialize;
-use tracing::{info, warn};
+use clap::Args;
+use tracing::warn;
 
-use crate::config::{Config, FuturePolicy};
-use crate::models::{Family, FutureInputs};
-use crate::store::modelio::{self, LoadedModel};
-use crate::store::tracking::tags;
-use crate::store::tracking::{Tracker, open_tracker};
+use super::ConfigArg;
+use crate::config::Config;
+use crate::inference::{self, ModelRef, NewerRows, Plan, Request};
+use crate::store::tracking::open_tracker;
 use crate::util::error::InputError;
 
-/// What to forecast and how to print it.
+pub use crate::inference::{ExogSource, ForecastRow, InferResult, ModelInfo};
+
+/// Output formats of `infer`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct InferArgs {
+    /// Days to forecast after the newest day (default: forecast_days from the config).
+    #[arg(long, value_name = "N")]
+    days: Option<usize>,
+    /// Registered model to use: models:/NAME@ALIAS or models:/NAME/VERSION
+    /// (default: the config's mlflow.model_name and mlflow.alias).
+    #[arg(long, value_name = "URI")]
+    model_uri: Option<String>,
+    /// Newer raw rows (same schema as training); the forecast starts after their last day,
+    /// without retraining.
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+    /// Planned values of the known-policy drivers (e.g. ad_spend) for the forecast days:
+    /// CSV with the date column and one column per driver. Without it they are forecast.
+    #[arg(long, value_name = "CSV")]
+    plan: Option<PathBuf>,
+    /// Central prediction-interval level (default: interval_level from the config).
+    #[arg(long, value_name = "P")]
+    level: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also draw recent history and the forecast band to this .png or .svg file.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// What to forecast: plain data, checked.
 #[derive(Debug, Clone)]
 pub struct InferOptions {
     pub days: usize,
@@ -26,369 +68,84 @@ pub struct InferOptions {
     pub level: f64,
 }
 
-/// Which registered model to load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelRef {
-    Alias { name: String, alias: String },
-    Version { name: String, version: String },
-}
-
-impl ModelRef {
-    pub fn parse(uri: &str) -> Result<ModelRef, InputError> {
-        let bad = || {
-            InputError::new(format!(
-                "--model-uri {uri:?}: expected models:/NAME@ALIAS or models:/NAME/VERSION"
-            ))
-        };
-        let rest = uri.strip_prefix("models:/").ok_or_else(bad)?;
-        if let Some((name, alias)) = rest.rsplit_once('@') {
-            if name.is_empty() || alias.is_empty() {
-                return Err(bad());
-            }
-            return Ok(ModelRef::Alias {
-                name: name.into(),
-                alias: alias.into(),
-            });
+impl InferArgs {
+    /// The options, with the config's defaults; bad values are input errors.
+    pub fn options(&self, cfg: &Config) -> Result<InferOptions, InputError> {
+        let days = self.days.unwrap_or(cfg.forecast_days);
+        if days == 0 {
+            return Err(InputError::new("--days must be at least 1"));
         }
-        if let Some((name, version)) = rest.rsplit_once('/')
-            && !name.is_empty()
-            && version.parse::<u64>().is_ok()
-        {
-            return Ok(ModelRef::Version {
-                name: name.into(),
-                version: version.into(),
-            });
+        let level = self.level.unwrap_or(cfg.interval_level);
+        if !(level > 0.0 && level < 1.0) {
+            return Err(InputError::new(format!(
+                "--level must be between 0 and 1 (exclusive), got {level}"
+            )));
         }
-        Err(bad())
-    }
-    pub fn name(&self) -> &str {
-        match self {
-            ModelRef::Alias { name, .. } | ModelRef::Version { name, .. } => name,
-        }
-    }
-}
-
-/// Where an exogenous column's future values came from.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExogSource {
-    pub name: String,
-    pub policy: FuturePolicy,
-    /// `plan` (from --plan), or `forecast` (MSTL(7)+AutoETS from the history).
-    pub source: String,
-}
-
-/// One forecast day in real units.
-#[derive(Debug, Clone, Serialize)]
-pub struct ForecastRow {
-    pub date: NaiveDate,
-    pub prediction: f64,
-    pub lower: f64,
-    pub upper: f64,
-}
-
-/// The model that produced a forecast.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelInfo {
-    pub name: String,
-    pub version: String,
-    pub alias: Option<String>,
-    pub family: String,
-    pub spec: String,
-    pub run_id: Option<String>,
-}
-
-/// The result of `infer`.
-#[derive(Debug, Clone, Serialize)]
-pub struct InferResult {
-    pub model: ModelInfo,
-    pub target: String,
-    pub level: f64,
-    pub history_start: NaiveDate,
-    pub history_end: NaiveDate,
-    pub new_days_from_data: usize,
-    pub exog: Vec<ExogSource>,
-    pub forecast: Vec<ForecastRow>,
-    /// Recent history (date, actual) for plots.
-    #[serde(skip)]
-    pub recent: Vec<(NaiveDate, f64)>,
-}
-
-/// A resolved model reference: the version, the alias it came through, and the version's
-/// `family` tag (set at registration).
-struct Resolved {
-    version: String,
-    alias: Option<String>,
-    family: Option<String>,
-}
-
-/// Resolves the model reference to a version, listing what exists when it cannot.
-fn resolve_version(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
-    let uri = tracker.uri();
-    let versions = tracker
-        .list_versions(r.name())
-        .with_context(|| format!("MLflow tracking at {uri}: listing versions of {}", r.name()))?;
-    let what_exists = || -> String {
-        if versions.is_empty() {
-            format!(
-                "model {} has no versions in {uri}; run `adsales train` first",
-                r.name()
-            )
-        } else {
-            let list: Vec<String> = versions
-                .iter()
-                .map(|v| {
-                    if v.aliases.is_empty() {
-                        format!("version {}", v.version)
-                    } else {
-                        format!("version {} (@{})", v.version, v.aliases.join(", @"))
-                    }
-                })
-                .collect();
-            format!("available: {}", list.join("; "))
-        }
-    };
-    match r {
-        ModelRef::Alias { name, alias } => {
-            let v = tracker.get_alias(name, alias).with_context(|| {
-                format!("MLflow tracking at {uri}: reading alias {alias} of {name}")
-            })?;
-            match v {
-                Some(v) => Ok(Resolved {
-                    family: v.tags.get(tags::FAMILY).cloned(),
-                    version: v.version,
-                    alias: Some(alias.clone()),
-                }),
-                None => Err(InputError::new(format!(
-                    "no model version has alias @{alias} on registered model {name}; {}",
-                    what_exists()
-                ))
-                .into()),
-            }
-        }
-        ModelRef::Version { name, version } => {
-            if let Some(v) = versions.iter().find(|v| &v.version == version) {
-                Ok(Resolved {
-                    version: version.clone(),
-                    alias: None,
-                    family: v.tags.get(tags::FAMILY).cloned(),
-                })
-            } else {
-                Err(InputError::new(format!(
-                    "registered model {name} has no version {version}; {}",
-                    what_exists()
-                ))
-                .into())
-            }
-        }
-    }
-}
-
-/// Reads a plan CSV: a date column and one column per known-policy exog, covering `dates`.
-pub fn read_plan(
-    path: &Path,
-    date_column: &str,
-    columns: &[String],
-    dates: &[NaiveDate],
-    date_format: &str,
-) -> Result<HashMap<String, Vec<f64>>, InputError> {
-    let err = |m: String| InputError::new(format!("plan file {}: {m}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    if meta.is_dir() {
-        return Err(err("is a directory, expected a CSV file".into()));
-    }
-    let mut rdr = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| err(format!("row 1 (header): {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let idx = |c: &str| header.iter().position(|h| h == c);
-    let di = idx(date_column).ok_or_else(|| {
-        err(format!(
-            "missing column `{date_column}` (the header has: {})",
-            header.join(", ")
-        ))
-    })?;
-    let mut col_idx = Vec::new();
-    for c in columns {
-        col_idx.push(idx(c).ok_or_else(|| {
-            err(format!(
-                "missing column `{c}` (a known-policy driver the model needs; the header has: {})",
-                header.join(", ")
-            ))
-        })?);
-    }
-    let mut by_date: HashMap<NaiveDate, Vec<f64>> = HashMap::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let row = i + 2;
-        let rec = rec.map_err(|e| err(format!("row {row}: {e}")))?;
-        let ds = rec.get(di).unwrap_or("");
-        let d = NaiveDate::parse_from_str(ds, date_format)
-            .map_err(|_| err(format!("row {row}, column `{date_column}`: cannot parse date `{ds}` with format {date_format}")))?;
-        let mut vals = Vec::new();
-        for (c, &j) in columns.iter().zip(&col_idx) {
-            let s = rec.get(j).unwrap_or("");
-            let v: f64 = s
-                .trim()
-                .parse()
-                .map_err(|_| err(format!("row {row}, column `{c}`: `{s}` is not a number")))?;
-            if !v.is_finite() || v < 0.0 {
-                return Err(err(format!(
-                    "row {row}, column `{c}`: `{s}` must be a finite, non-negative number"
+        if let Some(p) = &self.plot {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext.to_ascii_lowercase().as_str(), "png" | "svg") {
+                return Err(InputError::new(format!(
+                    "--plot {}: the file must end in .png or .svg",
+                    p.display()
                 )));
             }
-            vals.push(v);
         }
-        if by_date.insert(d, vals).is_some() {
-            return Err(err(format!("row {row}: date {d} appears more than once")));
-        }
-    }
-    let missing: Vec<String> = dates
-        .iter()
-        .filter(|d| !by_date.contains_key(d))
-        .map(|d| d.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(err(format!(
-            "does not cover the forecast horizon: missing dates {}",
-            missing.join(", ")
-        )));
-    }
-    let mut out = HashMap::new();
-    for (k, c) in columns.iter().enumerate() {
-        out.insert(c.clone(), dates.iter().map(|d| by_date[d][k]).collect());
-    }
-    Ok(out)
-}
-
-/// Rebuilds the scaled frame from the bundle's history (plus newer rows) and forecasts.
-pub fn forecast_from_bundle(
-    m: &LoadedModel,
-    opts: &InferOptions,
-    model: ModelInfo,
-) -> Result<InferResult> {
-    let spec = &m.spec;
-    let mut daily = m.history.clone();
-    let mut new_days = 0;
-    if let Some(path) = &opts.data {
-        let newer = crate::data::load(path, &spec.data_config())?;
-        let (merged, n) = crate::data::append_newer(&daily, &newer, spec.fill_missing, path)?;
-        if n == 0 {
-            warn!(file = %path.display(), "--data has no days after the model's history ({}); nothing added", daily.dates.last().expect("non-empty"));
-        }
-        daily = merged;
-        new_days = n;
-    }
-    let features = crate::data::features::build(
-        &daily,
-        &spec.features,
-        &spec.target,
-        opts.data.as_deref().unwrap_or(Path::new("model history")),
-    )?;
-    if features.names != spec.columns || m.scaler.columns != spec.columns {
-        anyhow::bail!(
-            "the rebuilt feature columns differ from the model's or its scaler's; the bundle is \
-             inconsistent"
-        );
-    }
-    let frame = crate::data::preprocess::scale(&features, &m.scaler);
-    let last = *frame.dates.last().expect("features are never empty");
-    let dates: Vec<NaiveDate> = (1..=opts.days)
-        .map(|h| last + Duration::days(h as i64))
-        .collect();
-
-    // Only the drivers the model reads need future values.
-    let used: Vec<&crate::config::Exog> = spec
-        .exog
-        .iter()
-        .filter(|e| spec.model_exog.contains(&e.name))
-        .collect();
-    let known: Vec<String> = used
-        .iter()
-        .filter(|e| e.policy == FuturePolicy::Known)
-        .map(|e| e.name.clone())
-        .collect();
-    let plan = match &opts.plan {
-        Some(p) if !known.is_empty() => Some(read_plan(
-            p,
-            &spec.date_column,
-            &known,
-            &dates,
-            &spec.date_format,
-        )?),
-        Some(p) => {
-            warn!(plan = %p.display(), "the model has no known-policy drivers; the plan is not used");
-            None
-        }
-        None => None,
-    };
-    let mut exog_sources = Vec::new();
-    let mut future = FutureInputs::default();
-    for e in used {
-        let j = m
-            .scaler
-            .index_of(&e.name)
-            .ok_or_else(|| anyhow::anyhow!("scaler has no column {}", e.name))?;
-        let (values, source) = match (&plan, e.policy) {
-            (Some(plan), FuturePolicy::Known) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
-            _ => {
-                let col = frame.col(&e.name).expect("exog column in frame");
-                let values = crate::eval::exog::forecast_driver(
-                    col,
-                    opts.days,
-                    &m.spec.exog_ets,
-                    m.spec.exog_engine,
-                )
-                .with_context(|| format!("forecasting {} for the horizon", e.name))?;
-                (values, "forecast")
-            }
-        };
-        if e.policy == FuturePolicy::Known && source == "forecast" {
-            info!(column = %e.name, "no --plan: planned values of {} are forecast (MSTL(7)+AutoETS)", e.name);
-        }
-        exog_sources.push(ExogSource {
-            name: e.name.clone(),
-            policy: e.policy,
-            source: source.into(),
-        });
-        future.exog.push((e.name.clone(), values));
-    }
-    let f = m.fitted.forecast(&frame, &future, opts.days, opts.level)?;
-    let t = m
-        .scaler
-        .index_of(&spec.target)
-        .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
-    let forecast = dates
-        .iter()
-        .enumerate()
-        .map(|(h, d)| ForecastRow {
-            date: *d,
-            prediction: m.scaler.inverse_value(t, f.mean[h]),
-            lower: m.scaler.inverse_value(t, f.lower[h]),
-            upper: m.scaler.inverse_value(t, f.upper[h]),
+        Ok(InferOptions {
+            days,
+            model_uri: self.model_uri.clone(),
+            data: self.data.clone(),
+            plan: self.plan.clone(),
+            level,
         })
-        .collect();
-    let y = features.col(&spec.target).expect("target");
-    let from = features.len().saturating_sub(60);
-    Ok(InferResult {
-        model,
-        target: spec.target.clone(),
-        level: opts.level,
-        history_start: daily.dates[0],
-        history_end: last,
-        new_days_from_data: new_days,
-        exog: exog_sources,
-        forecast,
-        recent: (from..features.len())
-            .map(|i| (features.dates[i], y[i]))
-            .collect(),
-    })
+    }
+
+    /// Reads the config, forecasts and writes the result.
+    pub fn execute(&self, g: super::Global) -> Result<()> {
+        let cfg = super::load_config(&self.config, g)?;
+        let opts = self.options(&cfg)?;
+        let r = run(&cfg, &opts)?;
+        self.write(&r)
+    }
+
+    /// Writes the rendered result (and the plot, when asked for).
+    pub fn write(&self, r: &InferResult) -> Result<()> {
+        let text = match self.format {
+            Format::Table => to_table(r),
+            Format::Csv => to_csv(r),
+            Format::Json => to_json(r),
+        };
+        if let Some(p) = &self.plot {
+            write_plot(p, r)?;
+        }
+        match &self.output {
+            Some(p) => {
+                crate::util::fsutil::write_atomic(p, text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
+            None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        }
+        Ok(())
+    }
 }
 
-/// The whole infer command.
+fn write_plot(path: &std::path::Path, r: &InferResult) -> Result<()> {
+    let band = crate::util::plots::Band {
+        name: format!("{} {} (v{})", r.model.family, r.model.spec, r.model.version),
+        dates: r.forecast.iter().map(|f| f.date).collect(),
+        mean: r.forecast.iter().map(|f| f.prediction).collect(),
+        lower: r.forecast.iter().map(|f| f.lower).collect(),
+        upper: r.forecast.iter().map(|f| f.upper).collect(),
+    };
+    let title = format!("{} forecast, {:.0}% interval", r.target, r.level * 100.0);
+    crate::util::plots::write_atomically(path, |tmp| {
+        crate::util::plots::forecast_chart(tmp, &title, &r.recent, std::slice::from_ref(&band))
+    })
+    .map_err(anyhow::Error::msg)
+}
+
+/// The whole infer command: resolve and load the model, read `--data` and `--plan` with the
+/// model's own data settings, forecast.
 pub fn run(cfg: &Config, opts: &InferOptions) -> Result<InferResult> {
     let r = match &opts.model_uri {
         Some(u) => ModelRef::parse(u)?,
@@ -399,40 +156,38 @@ pub fn run(cfg: &Config, opts: &InferOptions) -> Result<InferResult> {
     };
     let tracker = open_tracker(&cfg.mlflow.tracking_uri)
         .with_context(|| format!("opening MLflow tracking at {}", cfg.mlflow.tracking_uri))?;
-    let Resolved {
-        version,
-        alias,
-        family,
-    } = resolve_version(tracker.as_ref(), &r)?;
-    // An LSTM needs the libtorch-linked twin: say so before downloading the bundle, which the
-    // twin will download again (the bundle's own manifest stays the authority when the tag is
-    // missing: loading it raises the same error).
-    if let Some(f) = family.as_deref().and_then(Family::from_id) {
-        crate::models::family::get(f)?;
-    }
-    let tmp = tempfile::tempdir().context("creating a temp folder")?;
-    let dir = tracker
-        .download_model_version(r.name(), &version, tmp.path())
-        .with_context(|| {
-            format!(
-                "MLflow tracking at {}: downloading {} version {version}",
-                tracker.uri(),
-                r.name()
-            )
-        })?;
-    let loaded = modelio::load_bundle(&dir)
-        .with_context(|| format!("loading {} version {version}", r.name()))?;
-    let mf = &loaded.manifest;
-    info!(model = %r.name(), version = %version, family = %mf.flavors.adsales.family, "loaded model");
-    let model = ModelInfo {
-        name: r.name().to_string(),
-        version,
-        alias,
-        family: mf.flavors.adsales.family.clone(),
-        spec: mf.flavors.adsales.spec.clone(),
-        run_id: mf.run_id.clone(),
+    let version = inference::registry::load(tracker.as_ref(), &r)?;
+    let spec = &version.model.spec;
+    let newer = match &opts.data {
+        Some(path) => Some((crate::data::load(path, &spec.data_config())?, path)),
+        None => None,
     };
-    forecast_from_bundle(&loaded, opts, model)
+    let known = inference::known_drivers(&version.model);
+    let plan = match &opts.plan {
+        Some(p) if !known.is_empty() => Some(Plan::read_csv(
+            p,
+            &spec.date_column,
+            &spec.date_format,
+            &known,
+        )?),
+        Some(p) => {
+            warn!(plan = %p.display(), "the model has no known-policy drivers; the plan is not used");
+            None
+        }
+        None => None,
+    };
+    inference::forecast(
+        &version,
+        &Request {
+            newer: newer.as_ref().map(|(daily, source)| NewerRows {
+                daily,
+                source: source.as_path(),
+            }),
+            plan: plan.as_ref(),
+            days: opts.days,
+            level: opts.level,
+        },
+    )
 }
 
 /// Output as an aligned table.

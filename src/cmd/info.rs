@@ -10,6 +10,31 @@ use crate::config::Config;
 use crate::store::tracking::tags;
 use crate::store::tracking::{RunSearch, Tracker, open_tracker};
 
+/// `adsales info`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct InfoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: super::ConfigArg,
+}
+
+impl InfoArgs {
+    /// Reads the config, gathers and prints what there is.
+    pub fn execute(&self, g: super::Global) -> Result<()> {
+        let cfg = super::load_config(&self.config, g)?;
+        let info = gather(&cfg);
+        let text = if self.json {
+            serde_json::to_string_pretty(&info)? + "\n"
+        } else {
+            to_text(&info)
+        };
+        std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct DataInfo {
     pub path: PathBuf,

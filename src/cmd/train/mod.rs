@@ -29,6 +29,41 @@ use crate::store::tracking::{Batch, RunStatus};
 
 pub use self::report::{leaderboard, leaderboard_csv};
 
+/// `adsales train`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub config: super::ConfigArg,
+    /// Do not log anything to MLflow (and so do not register).
+    #[arg(long)]
+    pub no_track: bool,
+    /// Log runs but do not register the winner or move the alias.
+    #[arg(long)]
+    pub no_register: bool,
+}
+
+impl TrainArgs {
+    pub fn options(&self, g: super::Global) -> TrainOptions {
+        TrainOptions {
+            track: !self.no_track,
+            register: !self.no_track && !self.no_register,
+            progress: !g.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+
+    /// Reads the config, trains and prints the summary.
+    pub fn execute(&self, g: super::Global) -> Result<()> {
+        let cfg = super::load_config(&self.config, g)?;
+        let opts = self.options(g);
+        let report = run(&cfg, &opts)?;
+        std::io::Write::write_all(
+            &mut std::io::stdout().lock(),
+            report::summary(&report, &opts).as_bytes(),
+        )?;
+        Ok(())
+    }
+}
+
 /// Options from the command line.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {

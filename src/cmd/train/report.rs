@@ -125,3 +125,38 @@ pub fn leaderboard(report: &TrainReport) -> String {
     }
     out
 }
+
+/// What `adsales train` prints: the leaderboard, the winner, the registration and the stage
+/// timings.
+pub fn summary(report: &TrainReport, opts: &super::TrainOptions) -> String {
+    let mut out = format!("{}\n", leaderboard(report));
+    if let Some(w) = report.winner {
+        let f = &report.families[w];
+        out.push_str(&format!(
+            "winner by test RMSE: {} ({})\n",
+            f.best_point().map(|p| p.spec.as_str()).unwrap_or("?"),
+            f.family.as_str()
+        ));
+    }
+    match &report.registration {
+        Some(r) => out.push_str(&format!(
+            "registered {} version {} as @{} (previously {})\n",
+            r.name,
+            r.version,
+            r.alias,
+            r.previous
+                .as_deref()
+                .map(|v| format!("version {v}"))
+                .unwrap_or_else(|| "unset".into())
+        )),
+        None if opts.track => out.push_str("not registered (--no-register)\n"),
+        None => out.push_str("not tracked (--no-track)\n"),
+    }
+    let timings: Vec<String> = report
+        .timings
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}s"))
+        .collect();
+    out.push_str(&format!("stage timings: {}\n", timings.join(", ")));
+    out
+}

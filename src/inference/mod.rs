@@ -1,0 +1,196 @@
+//! Inference as a library call (protocol §7): resolve a model reference and load its bundle
+//! ([`registry`]), then [`forecast`] from in-memory inputs — newer daily rows and a [`Plan`].
+//! `adsales infer` only reads files into these; a server can fill them from requests.
+
+pub mod plan;
+pub mod registry;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::data::{Daily, FuturePolicy};
+use crate::models::FutureInputs;
+use crate::store::modelio::LoadedModel;
+
+pub use self::plan::Plan;
+pub use self::registry::{ModelInfo, ModelRef, ModelVersion};
+
+/// Where an exogenous column's future values came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExogSource {
+    pub name: String,
+    pub policy: FuturePolicy,
+    /// `plan` (from the plan), or `forecast` (MSTL(7)+AutoETS from the history).
+    pub source: String,
+}
+
+/// One forecast day in real units.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastRow {
+    pub date: NaiveDate,
+    pub prediction: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// A forecast and everything a reader needs to trust it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InferResult {
+    pub model: ModelInfo,
+    pub target: String,
+    pub level: f64,
+    pub history_start: NaiveDate,
+    pub history_end: NaiveDate,
+    pub new_days_from_data: usize,
+    pub exog: Vec<ExogSource>,
+    pub forecast: Vec<ForecastRow>,
+    /// Recent history (date, actual) for plots.
+    #[serde(skip)]
+    pub recent: Vec<(NaiveDate, f64)>,
+}
+
+/// Daily rows newer than the model's history (read with the model's data settings,
+/// [`LoadedModel::spec`]`.data_config()`), and where they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewerRows<'a> {
+    pub daily: &'a Daily,
+    pub source: &'a Path,
+}
+
+/// What to forecast.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub newer: Option<NewerRows<'a>>,
+    /// Planned values of the known-policy drivers; without one they are forecast.
+    pub plan: Option<&'a Plan>,
+    pub days: usize,
+    pub level: f64,
+}
+
+/// The known-policy drivers the model reads: the columns a plan must give.
+pub fn known_drivers(m: &LoadedModel) -> Vec<String> {
+    m.spec
+        .exog
+        .iter()
+        .filter(|e| m.spec.model_exog.contains(&e.name) && e.policy == FuturePolicy::Known)
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// Rebuilds the scaled frame from the bundle's history (plus newer rows) and forecasts
+/// `req.days` days after its last day, in real units.
+pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
+    let m = &v.model;
+    let spec = &m.spec;
+    let mut daily = m.history.clone();
+    let mut new_days = 0;
+    if let Some(newer) = req.newer {
+        let (merged, n) =
+            crate::data::append_newer(&daily, newer.daily, spec.fill_missing, newer.source)?;
+        if n == 0 {
+            warn!(file = %newer.source.display(), "--data has no days after the model's history ({}); nothing added", daily.dates.last().expect("non-empty"));
+        }
+        daily = merged;
+        new_days = n;
+    }
+    let features = crate::data::features::build(
+        &daily,
+        &spec.features,
+        &spec.target,
+        req.newer
+            .map(|n| n.source)
+            .unwrap_or(Path::new("model history")),
+    )?;
+    if features.names != spec.columns || m.scaler.columns != spec.columns {
+        anyhow::bail!(
+            "the rebuilt feature columns differ from the model's or its scaler's; the bundle is \
+             inconsistent"
+        );
+    }
+    let frame = crate::data::preprocess::scale(&features, &m.scaler);
+    let last = *frame.dates.last().expect("features are never empty");
+    let dates: Vec<NaiveDate> = (1..=req.days)
+        .map(|h| last + Duration::days(h as i64))
+        .collect();
+
+    let known = known_drivers(m);
+    let plan = match req.plan {
+        Some(p) if !known.is_empty() => Some(p.values_for(&dates)?),
+        Some(p) => {
+            warn!(plan = %p.source, "the model has no known-policy drivers; the plan is not used");
+            None
+        }
+        None => None,
+    };
+    let mut exog_sources = Vec::new();
+    let mut future = FutureInputs::default();
+    // Only the drivers the model reads need future values.
+    for e in spec
+        .exog
+        .iter()
+        .filter(|e| spec.model_exog.contains(&e.name))
+    {
+        let j = m
+            .scaler
+            .index_of(&e.name)
+            .ok_or_else(|| anyhow::anyhow!("scaler has no column {}", e.name))?;
+        let planned = plan.as_ref().filter(|_| e.policy == FuturePolicy::Known);
+        let (values, source) = match planned {
+            Some(plan) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
+            None => {
+                let col = frame.col(&e.name).expect("exog column in frame");
+                let values = crate::eval::exog::forecast_driver(
+                    col,
+                    req.days,
+                    &spec.exog_ets,
+                    spec.exog_engine,
+                )
+                .with_context(|| format!("forecasting {} for the horizon", e.name))?;
+                (values, "forecast")
+            }
+        };
+        if e.policy == FuturePolicy::Known && source == "forecast" {
+            info!(column = %e.name, "no --plan: planned values of {} are forecast (MSTL(7)+AutoETS)", e.name);
+        }
+        exog_sources.push(ExogSource {
+            name: e.name.clone(),
+            policy: e.policy,
+            source: source.into(),
+        });
+        future.exog.push((e.name.clone(), values));
+    }
+    let f = m.fitted.forecast(&frame, &future, req.days, req.level)?;
+    let t = m
+        .scaler
+        .index_of(&spec.target)
+        .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
+    let forecast = dates
+        .iter()
+        .enumerate()
+        .map(|(h, d)| ForecastRow {
+            date: *d,
+            prediction: m.scaler.inverse_value(t, f.mean[h]),
+            lower: m.scaler.inverse_value(t, f.lower[h]),
+            upper: m.scaler.inverse_value(t, f.upper[h]),
+        })
+        .collect();
+    let y = features.col(&spec.target).expect("target");
+    let from = features.len().saturating_sub(60);
+    Ok(InferResult {
+        model: v.info.clone(),
+        target: spec.target.clone(),
+        level: req.level,
+        history_start: daily.dates[0],
+        history_end: last,
+        new_days_from_data: new_days,
+        exog: exog_sources,
+        forecast,
+        recent: (from..features.len())
+            .map(|i| (features.dates[i], y[i]))
+            .collect(),
+    })
+}

@@ -1,0 +1,180 @@
+//! From a model reference to a loaded, verified model version (protocol §7).
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tracing::info;
+
+use crate::models::Family;
+use crate::store::modelio::{self, LoadedModel};
+use crate::store::tracking::{Tracker, tags};
+use crate::util::error::InputError;
+
+/// Which registered model to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    Alias { name: String, alias: String },
+    Version { name: String, version: String },
+}
+
+impl ModelRef {
+    /// Parses `models:/NAME@ALIAS` or `models:/NAME/VERSION`.
+    pub fn parse(uri: &str) -> Result<ModelRef, InputError> {
+        let bad = || {
+            InputError::new(format!(
+                "--model-uri {uri:?}: expected models:/NAME@ALIAS or models:/NAME/VERSION"
+            ))
+        };
+        let rest = uri.strip_prefix("models:/").ok_or_else(bad)?;
+        if let Some((name, alias)) = rest.rsplit_once('@') {
+            if name.is_empty() || alias.is_empty() {
+                return Err(bad());
+            }
+            return Ok(ModelRef::Alias {
+                name: name.into(),
+                alias: alias.into(),
+            });
+        }
+        if let Some((name, version)) = rest.rsplit_once('/')
+            && !name.is_empty()
+            && version.parse::<u64>().is_ok()
+        {
+            return Ok(ModelRef::Version {
+                name: name.into(),
+                version: version.into(),
+            });
+        }
+        Err(bad())
+    }
+    pub fn name(&self) -> &str {
+        match self {
+            ModelRef::Alias { name, .. } | ModelRef::Version { name, .. } => name,
+        }
+    }
+}
+
+/// The model that produced a forecast.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    pub alias: Option<String>,
+    pub family: String,
+    pub spec: String,
+    pub run_id: Option<String>,
+}
+
+/// A resolved model reference: the version, the alias it came through, and the version's
+/// `family` tag (set at registration).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub version: String,
+    pub alias: Option<String>,
+    pub family: Option<String>,
+}
+
+/// A registered version, loaded and verified.
+pub struct ModelVersion {
+    pub info: ModelInfo,
+    pub model: LoadedModel,
+}
+
+/// Resolves the model reference to a version, listing what exists when it cannot.
+pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
+    let uri = tracker.uri();
+    let versions = tracker
+        .list_versions(r.name())
+        .with_context(|| format!("MLflow tracking at {uri}: listing versions of {}", r.name()))?;
+    let what_exists = || -> String {
+        if versions.is_empty() {
+            format!(
+                "model {} has no versions in {uri}; run `adsales train` first",
+                r.name()
+            )
+        } else {
+            let list: Vec<String> = versions
+                .iter()
+                .map(|v| {
+                    if v.aliases.is_empty() {
+                        format!("version {}", v.version)
+                    } else {
+                        format!("version {} (@{})", v.version, v.aliases.join(", @"))
+                    }
+                })
+                .collect();
+            format!("available: {}", list.join("; "))
+        }
+    };
+    match r {
+        ModelRef::Alias { name, alias } => {
+            let v = tracker.get_alias(name, alias).with_context(|| {
+                format!("MLflow tracking at {uri}: reading alias {alias} of {name}")
+            })?;
+            match v {
+                Some(v) => Ok(Resolved {
+                    family: v.tags.get(tags::FAMILY).cloned(),
+                    version: v.version,
+                    alias: Some(alias.clone()),
+                }),
+                None => Err(InputError::new(format!(
+                    "no model version has alias @{alias} on registered model {name}; {}",
+                    what_exists()
+                ))
+                .into()),
+            }
+        }
+        ModelRef::Version { name, version } => {
+            if let Some(v) = versions.iter().find(|v| &v.version == version) {
+                Ok(Resolved {
+                    version: version.clone(),
+                    alias: None,
+                    family: v.tags.get(tags::FAMILY).cloned(),
+                })
+            } else {
+                Err(InputError::new(format!(
+                    "registered model {name} has no version {version}; {}",
+                    what_exists()
+                ))
+                .into())
+            }
+        }
+    }
+}
+
+/// Resolves `r`, downloads the version's bundle, verifies every file and loads its model.
+/// A family this process cannot run (the LSTM outside `adsales-torch`) fails before the
+/// download, with the error that hands the command over.
+pub fn load(tracker: &dyn Tracker, r: &ModelRef) -> Result<ModelVersion> {
+    let Resolved {
+        version,
+        alias,
+        family,
+    } = resolve(tracker, r)?;
+    // The bundle's own manifest stays the authority when the tag is missing: loading it
+    // raises the same error.
+    if let Some(f) = family.as_deref().and_then(Family::from_id) {
+        crate::models::family::get(f)?;
+    }
+    let tmp = tempfile::tempdir().context("creating a temp folder")?;
+    let dir = tracker
+        .download_model_version(r.name(), &version, tmp.path())
+        .with_context(|| {
+            format!(
+                "MLflow tracking at {}: downloading {} version {version}",
+                tracker.uri(),
+                r.name()
+            )
+        })?;
+    let model = modelio::load_bundle(&dir)
+        .with_context(|| format!("loading {} version {version}", r.name()))?;
+    let mf = &model.manifest;
+    info!(model = %r.name(), version = %version, family = %mf.flavors.adsales.family, "loaded model");
+    let info = ModelInfo {
+        name: r.name().to_string(),
+        version,
+        alias,
+        family: mf.flavors.adsales.family.clone(),
+        spec: mf.flavors.adsales.spec.clone(),
+        run_id: mf.run_id.clone(),
+    };
+    Ok(ModelVersion { info, model })
+}
