@@ -4,9 +4,11 @@
 pub mod config;
 mod daily;
 pub mod features;
+mod frame;
 pub mod pipeline;
 pub mod preprocess;
 pub mod sample;
 
 pub use self::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy, SplitRatios};
 pub use self::daily::*;
+pub use self::frame::Frame;

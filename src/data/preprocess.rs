@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Frame;
 use super::config::SplitRatios;
 use crate::data::features::Features;
-use crate::models::Frame;
 
 /// Row boundaries of the three segments: train `0..train_end`, val `train_end..val_end`,
 /// test `val_end..n`.
