@@ -138,6 +138,65 @@ fn is_remote_uri(uri: &str) -> bool {
     uri.starts_with("http://") || uri.starts_with("https://")
 }
 
+impl PathsFile {
+    /// The paths, relative ones resolved against the config file's folder `base`.
+    fn resolve(&self, base: &Path) -> Paths {
+        Paths {
+            raw_data: resolve(base, &self.raw_data),
+            processed_data: resolve(base, &self.processed_data),
+            artifacts_dir: resolve(base, &self.artifacts_dir),
+            logs_dir: resolve(base, &self.logs_dir),
+        }
+    }
+}
+
+impl MlflowFile {
+    /// Checks the `mlflow` section; `env_tracking_uri` (MLFLOW_TRACKING_URI) overrides the
+    /// file's tracking URI and, being typed where the command runs, is not resolved against
+    /// the config's folder `base`.
+    fn check(
+        &self,
+        c: &ConfigKeys,
+        base: &Path,
+        env_tracking_uri: Option<&str>,
+    ) -> Result<MlflowConfig, InputError> {
+        let m = self;
+        c.name("mlflow.experiment_name", &m.experiment_name)?;
+        c.name("mlflow.model_name", &m.model_name)?;
+        c.name("mlflow.alias", &m.alias)?;
+        if m.alias == "latest" || (m.alias.starts_with('v') && m.alias[1..].parse::<u64>().is_ok())
+        {
+            return Err(c.err(
+                "mlflow.alias",
+                format!("`{}` is reserved by MLflow (`latest` and `v<N>`)", m.alias),
+            ));
+        }
+        let uri_raw = env_tracking_uri
+            .unwrap_or(&m.tracking_uri)
+            .trim()
+            .to_string();
+        if uri_raw.is_empty() {
+            return Err(c.err("mlflow.tracking_uri", "must be a path or an http(s):// URI"));
+        }
+        let tracking_uri = if is_remote_uri(&uri_raw) || uri_raw.starts_with("file:") {
+            uri_raw
+        } else if env_tracking_uri.is_some() {
+            // From the environment: relative to where the user runs the command.
+            uri_raw
+        } else {
+            resolve(base, Path::new(&uri_raw))
+                .to_string_lossy()
+                .into_owned()
+        };
+        Ok(MlflowConfig {
+            tracking_uri,
+            experiment_name: m.experiment_name.clone(),
+            model_name: m.model_name.clone(),
+            alias: m.alias.clone(),
+        })
+    }
+}
+
 impl ConfigFile {
     /// Validates into checked values, section by section; `path` is the config file (for
     /// messages and as the base of relative paths).
@@ -173,36 +232,7 @@ impl ConfigFile {
             }
         }
 
-        // mlflow
-        let m = &self.mlflow;
-        c.name("mlflow.experiment_name", &m.experiment_name)?;
-        c.name("mlflow.model_name", &m.model_name)?;
-        c.name("mlflow.alias", &m.alias)?;
-        if m.alias == "latest" || (m.alias.starts_with('v') && m.alias[1..].parse::<u64>().is_ok())
-        {
-            return Err(c.err(
-                "mlflow.alias",
-                format!("`{}` is reserved by MLflow (`latest` and `v<N>`)", m.alias),
-            ));
-        }
-        let uri_raw = env_tracking_uri
-            .unwrap_or(&m.tracking_uri)
-            .trim()
-            .to_string();
-        if uri_raw.is_empty() {
-            return Err(c.err("mlflow.tracking_uri", "must be a path or an http(s):// URI"));
-        }
-        let tracking_uri = if is_remote_uri(&uri_raw) || uri_raw.starts_with("file:") {
-            uri_raw
-        } else if env_tracking_uri.is_some() {
-            // From the environment: relative to where the user runs the command.
-            uri_raw
-        } else {
-            resolve(&base, Path::new(&uri_raw))
-                .to_string_lossy()
-                .into_owned()
-        };
-
+        let mlflow = self.mlflow.check(&c, &base, env_tracking_uri)?;
         let exog_names: Vec<String> = data.exog.iter().map(|e| e.name.clone()).collect();
         let models = ModelsConfig {
             seed: self.seed,
@@ -216,22 +246,12 @@ impl ConfigFile {
             seed: self.seed,
             forecast_days: self.forecast_days,
             interval_level: self.interval_level,
-            paths: Paths {
-                raw_data: resolve(&base, &self.paths.raw_data),
-                processed_data: resolve(&base, &self.paths.processed_data),
-                artifacts_dir: resolve(&base, &self.paths.artifacts_dir),
-                logs_dir: resolve(&base, &self.paths.logs_dir),
-            },
+            paths: self.paths.resolve(&base),
             data,
             features,
             split,
             families,
-            mlflow: MlflowConfig {
-                tracking_uri,
-                experiment_name: m.experiment_name.clone(),
-                model_name: m.model_name.clone(),
-                alias: m.alias.clone(),
-            },
+            mlflow,
             models,
         })
     }

@@ -117,52 +117,7 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
         .map(|h| last + Duration::days(h as i64))
         .collect();
 
-    let known = known_drivers(m);
-    let plan = match req.plan {
-        Some(p) if !known.is_empty() => Some(p.values_for(&dates)?),
-        Some(p) => {
-            warn!(plan = %p.source, "the model has no known-policy drivers; the plan is not used");
-            None
-        }
-        None => None,
-    };
-    let mut exog_sources = Vec::new();
-    let mut future = FutureInputs::default();
-    // Only the drivers the model reads need future values.
-    for e in spec
-        .exog
-        .iter()
-        .filter(|e| spec.model_exog.contains(&e.name))
-    {
-        let j = m
-            .scaler
-            .index_of(&e.name)
-            .ok_or_else(|| anyhow::anyhow!("scaler has no column {}", e.name))?;
-        let planned = plan.as_ref().filter(|_| e.policy == FuturePolicy::Known);
-        let (values, source) = match planned {
-            Some(plan) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
-            None => {
-                let col = frame.col(&e.name).expect("exog column in frame");
-                let values = crate::eval::exog::forecast_driver(
-                    col,
-                    req.days,
-                    &spec.exog_ets,
-                    spec.exog_engine,
-                )
-                .with_context(|| format!("forecasting {} for the horizon", e.name))?;
-                (values, "forecast")
-            }
-        };
-        if e.policy == FuturePolicy::Known && source == "forecast" {
-            info!(column = %e.name, "no --plan: planned values of {} are forecast (MSTL(7)+AutoETS)", e.name);
-        }
-        exog_sources.push(ExogSource {
-            name: e.name.clone(),
-            policy: e.policy,
-            source: source.into(),
-        });
-        future.exog.push((e.name.clone(), values));
-    }
+    let (future, exog_sources) = driver_inputs(m, &frame, req.plan, &dates)?;
     let f = m.fitted.forecast(&frame, &future, req.days, req.level)?;
     let t = m
         .scaler
@@ -193,4 +148,59 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
             .map(|i| (features.dates[i], y[i]))
             .collect(),
     })
+}
+
+/// The future values of every driver the model reads over `dates` (scaled): planned ones
+/// from `plan` when given, the others forecast from `frame` as at evaluation (protocol §5).
+fn driver_inputs(
+    m: &LoadedModel,
+    frame: &crate::data::Frame,
+    plan: Option<&Plan>,
+    dates: &[NaiveDate],
+) -> Result<(FutureInputs, Vec<ExogSource>)> {
+    let spec = &m.spec;
+    let days = dates.len();
+    let known = known_drivers(m);
+    let plan = match plan {
+        Some(p) if !known.is_empty() => Some(p.values_for(dates)?),
+        Some(p) => {
+            warn!(plan = %p.source, "the model has no known-policy drivers; the plan is not used");
+            None
+        }
+        None => None,
+    };
+    let mut exog_sources = Vec::new();
+    let mut future = FutureInputs::default();
+    // Only the drivers the model reads need future values.
+    for e in spec
+        .exog
+        .iter()
+        .filter(|e| spec.model_exog.contains(&e.name))
+    {
+        let j = m
+            .scaler
+            .index_of(&e.name)
+            .ok_or_else(|| anyhow::anyhow!("scaler has no column {}", e.name))?;
+        let planned = plan.as_ref().filter(|_| e.policy == FuturePolicy::Known);
+        let (values, source) = match planned {
+            Some(plan) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
+            None => {
+                let col = frame.col(&e.name).expect("exog column in frame");
+                let values =
+                    crate::eval::exog::forecast_driver(col, days, &spec.exog_ets, spec.exog_engine)
+                        .with_context(|| format!("forecasting {} for the horizon", e.name))?;
+                (values, "forecast")
+            }
+        };
+        if e.policy == FuturePolicy::Known && source == "forecast" {
+            info!(column = %e.name, "no --plan: planned values of {} are forecast (MSTL(7)+AutoETS)", e.name);
+        }
+        exog_sources.push(ExogSource {
+            name: e.name.clone(),
+            policy: e.policy,
+            source: source.into(),
+        });
+        future.exog.push((e.name.clone(), values));
+    }
+    Ok((future, exog_sources))
 }

@@ -9,6 +9,7 @@
 //! fitted or loaded model forecasts identically on any machine.
 
 pub mod conformal;
+mod family;
 pub mod grid;
 pub mod net;
 pub mod synthetic;
@@ -19,7 +20,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use adsales::models::torch::LstmDevice;
-use adsales::models::{ModelFamily, ModelsConfig};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -30,6 +30,7 @@ use adsales::models::{
     FitData, FitInfo, FittedForecaster, Forecast, Forecaster, Frame, FutureInputs, ModelError,
 };
 
+pub use self::family::{TORCH_FAMILY, Torch, training_device};
 pub use self::grid::{GridMode, IntraOpThreads, LstmGrid, fit_grid};
 
 /// File names inside a model directory.
@@ -550,57 +551,5 @@ pub fn keep_freed_memory() {
         }
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-    }
-}
-
-/// Where `lstm.device` trains on this machine.
-fn training_device(choice: LstmDevice) -> Result<Device, &'static str> {
-    match choice {
-        LstmDevice::Auto => Ok(Device::cuda_if_available()),
-        LstmDevice::Cpu => Ok(Device::Cpu),
-        LstmDevice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        LstmDevice::Cuda => {
-            Err("lstm.device is cuda, but libtorch sees no CUDA device (use auto or cpu)")
-        }
-    }
-}
-
-/// The `lstm` family as the root crate's pipeline sees it (installed by `adsales-torch`).
-pub struct Torch;
-
-/// What `adsales-torch` installs with [`adsales::models::family::install`].
-pub static TORCH_FAMILY: Torch = Torch;
-
-impl ModelFamily for Torch {
-    fn id(&self) -> &'static str {
-        "lstm"
-    }
-
-    fn simplicity(&self) -> u32 {
-        4
-    }
-
-    fn check(&self, cfg: &ModelsConfig) -> Result<(), String> {
-        training_device(cfg.lstm.device)
-            .map(|_| ())
-            .map_err(String::from)
-    }
-
-    fn specs(&self, cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
-        Ok(LstmGrid::from_config(&cfg.lstm, cfg.seed)
-            .specs()
-            .into_iter()
-            .map(|s| Box::new(s) as Box<dyn Forecaster>)
-            .collect())
-    }
-
-    fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
-        Ok(Box::new(FittedLstm::load(dir)?))
-    }
-
-    /// libtorch's thread count is process-wide: held at what the grid runs best with (one
-    /// intra-op thread per concurrent grid point) while the grid runs.
-    fn grid_guard(&self) -> Option<Box<dyn std::any::Any>> {
-        Some(Box::new(GridMode::auto().threads()))
     }
 }
