@@ -2,14 +2,13 @@
 //! panic, and nothing registered. Uses a private server (its own state folder) so the shared
 //! test server is untouched.
 
-mod common;
-mod tracking_common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adsales::store::tracking::{RunSearch, open_tracker};
-use common::*;
+
+use crate::common::*;
+use crate::tracking_common;
 
 #[test]
 fn server_killed_mid_train_fails_cleanly() {

@@ -6,11 +6,10 @@
 //! (`tracking_common::server`). If no server can be started the test fails under `CI=true`, and
 //! is reported as skipped (loudly) elsewhere.
 
-mod tracking_common;
-
 use adsales::store::tracking::rest::{RestTracker, RetryPolicy};
 use adsales::store::tracking::{Batch, NewRun, Tracker, TrackingError, open_tracker};
-use tracking_common::*;
+
+use crate::tracking_common::*;
 
 #[test]
 fn rest_backend_against_a_real_server() {
