@@ -13,7 +13,7 @@ use crate::tracking_common;
 #[test]
 fn server_killed_mid_train_fails_cleanly() {
     let state = tempfile::tempdir().unwrap();
-    let script = tracking_common::repo_root().join("scripts/mlflow-server.sh");
+    let script = repo_root().join("scripts/mlflow-server.sh");
     let started = Command::new(&script)
         .arg("start")
         .env("ADSALES_MLFLOW_STATE", state.path())

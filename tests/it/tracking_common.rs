@@ -1,6 +1,5 @@
-//! The tracking scenario both backends must pass, and the cross-check with MLflow's own
-//! Python client. Shared by `tracking_rest.rs` and `tracking_local.rs`.
-#![allow(dead_code)]
+//! The tracking scenario both backends must pass, the cross-check with MLflow's own Python
+//! client, and the MLflow server the REST tests share.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,6 +11,8 @@ use adsales::store::bundle::{self, BundleMeta};
 use adsales::store::tracking::{
     Batch, DatasetInput, Metric, NewRun, RunSearch, RunStatus, Tracker, TrackingError,
 };
+
+use crate::common::repo_root;
 
 pub const MODEL: &str = "Ad_Sales_Forecaster";
 
@@ -328,10 +329,6 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
         bundle_files: files,
         dataset_digest: digest[..32].into(),
     }
-}
-
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// True under CI, where nothing may be skipped.
