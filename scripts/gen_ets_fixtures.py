@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate statsmodels ETS fixtures for tests/ets_parity.rs.
+"""Generate statsmodels ETS fixtures for tests/it/ets_parity.rs.
 
 For additive-error, non-seasonal ETS models with given (fixed) parameters and initial states,
 statsmodels' `ETSModel.smooth` gives the filtered states, point forecasts and prediction

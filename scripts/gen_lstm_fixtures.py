@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference fixtures for crates/adsales-lstm/tests/lstm_parity.rs: torch.nn.LSTM + nn.Linear with fixed weights.
+"""Reference fixtures for crates/adsales-lstm/tests/it/lstm_parity.rs: torch.nn.LSTM + nn.Linear with fixed weights.
 
 Writes tests/fixtures/lstm/parity_<name>.safetensors holding the weights under the names our
 net uses (lstm.weight_ih_l0, ..., head.weight, head.bias), an input batch `input`

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate statsmodels SARIMAX parity fixtures for tests/sarimax_parity.rs.
+"""Generate statsmodels SARIMAX parity fixtures for tests/it/sarimax_parity.rs.
 
 Deterministic: only datasets shipped inside the installed statsmodels package (no downloads),
 the bundled sample data (data/raw/global_ads_performance_dataset.csv, aggregated daily by date:

@@ -16,6 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ADSALES_MLFLOW_VENV:-$ROOT/.venv-mlflow}"
 # A second, private server (e.g. one a test kills) gets its own state folder.
 STATE="${ADSALES_MLFLOW_STATE:-$ROOT/target/mlflow-test}"
+# The venv is shared by every server, so its install lock is too (not in a private STATE).
+VENV_LOCK="$ROOT/target/mlflow-test/venv.lock"
 MLFLOW_VERSION="3.17.2"
 WAIT_S="${ADSALES_MLFLOW_WAIT_S:-120}"
 
@@ -26,9 +28,10 @@ ensure_venv() {
   if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
     return 0
   fi
-  # One installer at a time (a test binary and `start` may both get here); re-check after.
-  mkdir -p "$STATE"
-  exec 8>"$STATE/venv.lock"
+  # One installer at a time (tests, a private server's `start` and `start` may all get here);
+  # re-check after.
+  mkdir -p "$(dirname "$VENV_LOCK")"
+  exec 8>"$VENV_LOCK"
   flock 8
   if [ -x "$VENV/bin/mlflow" ] && compgen -G "$VENV/lib/python*/site-packages/mlflow-$MLFLOW_VERSION.dist-info" >/dev/null; then
     exec 8>&-

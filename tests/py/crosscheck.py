@@ -1,7 +1,7 @@
 """MLflow's own Python client reads back what adsales logged (REST server or file store).
 
 Usage: crosscheck.py TRACKING_URI LOGGED_JSON DOWNLOAD_DIR
-Run by tests/tracking_rest.rs and tests/tracking_local.rs; exits non-zero on any mismatch and
+Run by tests/it/tracking_rest.rs and tests/it/tracking_local.rs; exits non-zero on any mismatch and
 prints "CROSSCHECK OK" when every check passed. For a file store, MLFLOW_ALLOW_FILE_STORE=true
 must be set (MLflow 3.x refuses the file store otherwise).
 """

@@ -3,7 +3,7 @@
 //!
 //! Results do not depend on the mode: every random draw comes from each spec's own seeded RNG
 //! (see `train`), and the float results of libtorch's CPU kernels for these shapes do not depend
-//! on the intra-op thread count (crates/adsales-lstm/tests/lstm_train.rs checks both). The intra-op thread count is
+//! on the intra-op thread count (crates/adsales-lstm/tests/it/lstm_train.rs checks both). The intra-op thread count is
 //! process-wide in libtorch (`at::set_num_threads`), so the concurrent mode sets it to 1 for
 //! its duration and puts the previous value back.
 

@@ -3,7 +3,7 @@
 //!
 //! Parameters use PyTorch's names (`lstm.weight_ih_l0`, ..., `head.weight`, `head.bias`) and
 //! layouts (gates i, f, g, o), so weights exported from `torch.nn.LSTM` + `nn.Linear` load as
-//! they are (see crates/adsales-lstm/tests/lstm_parity.rs).
+//! they are (see crates/adsales-lstm/tests/it/lstm_parity.rs).
 //!
 //! Layers run one `Tensor::lstm` call each instead of one fused multi-layer call so that the
 //! dropout between layers draws from *our* seeded RNG: torch's CPU generator is process-global,

@@ -2,19 +2,18 @@
 //! panic, and nothing registered. Uses a private server (its own state folder) so the shared
 //! test server is untouched.
 
-mod common;
-mod tracking_common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adsales::store::tracking::{RunSearch, open_tracker};
-use common::*;
+
+use crate::common::*;
+use crate::tracking_common;
 
 #[test]
 fn server_killed_mid_train_fails_cleanly() {
     let state = tempfile::tempdir().unwrap();
-    let script = tracking_common::repo_root().join("scripts/mlflow-server.sh");
+    let script = repo_root().join("scripts/mlflow-server.sh");
     let started = Command::new(&script)
         .arg("start")
         .env("ADSALES_MLFLOW_STATE", state.path())

@@ -13,13 +13,12 @@
 //! default parameters passes only if it matches the polished ones instead (reported as such).
 //! Run with `--nocapture` to see the deviation table.
 
-mod common;
-use common::floats;
-
 use std::path::PathBuf;
 
 use adsales::models::sarimax::{SarimaxSpec, Trend, fit, forecast, loglike};
 use serde_json::Value;
+
+use crate::common::floats;
 
 struct Fixture {
     name: String,

@@ -1,7 +1,6 @@
 //! End to end on the local MLflow store: train registers a model, infer forecasts from it.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A project with the bundled data and a fast family set.
 fn trained_project(families: &str) -> Project {

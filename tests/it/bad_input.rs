@@ -1,8 +1,7 @@
 //! Bad CSV and config input: exit code 2, one message naming file/row/column/key, and no
 //! output written.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// Runs train and checks exit 2, every `words` in stderr, no outputs, no panic.
 fn expect_bad(p: &Project, words: &[&str]) {

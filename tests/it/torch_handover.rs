@@ -3,10 +3,9 @@
 //! starts in its own place (src/models/torch.rs, src/cli.rs). These tests drive the real
 //! `adsales` binary and check that the hand-over happens, and fails clearly without the twin.
 
-mod common;
-use common::*;
-
 use adsales::store::tracking::{RunSearch, open_tracker};
+
+use crate::common::*;
 
 /// The bundled data, the `lstm` family only, a tiny fast grid.
 fn lstm_project() -> Project {

@@ -1,8 +1,6 @@
 //! The local MLflow-format file store: the same scenario as the REST backend, read back by
 //! MLflow's own Python client, plus concurrent writers (threads and two real processes).
 
-mod tracking_common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -10,7 +8,8 @@ use std::process::Command;
 
 use adsales::store::tracking::local::{LocalTracker, path_to_file_uri};
 use adsales::store::tracking::{Batch, NewRun, RunSearch, Tracker, TrackingError, open_tracker};
-use tracking_common::*;
+
+use crate::tracking_common::*;
 
 #[test]
 fn local_store_scenario_and_python_crosscheck() {
@@ -235,11 +234,16 @@ fn two_processes_and_threads_writing_one_store_stay_consistent() {
     let shared = t.create_run(&NewRun::new(&exp, "shared")).unwrap();
 
     let exe = std::env::current_exe().unwrap();
+    // The harness names a test by its module path without the crate (`area::test`).
+    let worker_test = match module_path!().split_once("::") {
+        Some((_krate, module)) => format!("{module}::hammer_worker"),
+        None => "hammer_worker".to_string(),
+    };
     let spawn = |id: &str| {
         Command::new(&exe)
             .args([
                 "--exact",
-                "hammer_worker",
+                worker_test.as_str(),
                 "--nocapture",
                 "--test-threads",
                 "1",

@@ -1,10 +1,9 @@
 //! Same config and seed → identical leaderboards and bundle files (MLmodel aside: it holds
 //! the creation time and run id), whatever the thread count.
 
-mod common;
-use common::*;
-
 use std::collections::BTreeMap;
+
+use crate::common::*;
 
 fn project(families: &str) -> Project {
     Project::bundled(&config_text(families, "mlruns"))

@@ -1,8 +1,7 @@
-//! Hostile input beyond tests/bad_input.rs: encodings and quoting that must work, and plan /
+//! Hostile input beyond tests/it/bad_input.rs: encodings and quoting that must work, and plan /
 //! --data files that must be refused with exit 2 and a message naming file, row or column.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn ok_train(p: &Project) {
     let o = p.train();

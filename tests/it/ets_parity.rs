@@ -3,11 +3,10 @@
 //! (including the damped-trend sum φ + … + φ^h, where augurs differs) and the shape of the
 //! h-step interval widths. Estimation is checked against augurs in `src/models/ets.rs`.
 
-mod common;
-use common::floats;
-
 use adsales::models::ets::{Ets, EtsTrend};
 use serde_json::Value;
+
+use crate::common::floats;
 
 #[test]
 fn forecasts_equal_statsmodels_with_the_same_parameters() {

@@ -1,10 +1,9 @@
 //! Faults: Ctrl-C during train marks runs KILLED; credentials never reach logs or errors.
 
-mod common;
-use common::*;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::common::*;
 
 fn project(families: &str, uri: &str) -> Project {
     Project::bundled(&config_text(families, uri))

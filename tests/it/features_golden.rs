@@ -1,10 +1,12 @@
 //! Features equal pandas on the same input (fixtures: tests/fixtures/gen_features.py).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use adsales::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy};
 use adsales::data::{self, features};
 use serde::Deserialize;
+
+use crate::common::repo_root;
 
 #[derive(Deserialize)]
 struct Case {
@@ -19,10 +21,6 @@ struct Case {
     rolling_cols: Vec<String>,
     pct_cols: Vec<String>,
     fill: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn read_expected(path: &Path) -> (Vec<String>, Vec<String>, Vec<Vec<f64>>) {
@@ -43,7 +41,7 @@ fn read_expected(path: &Path) -> (Vec<String>, Vec<String>, Vec<Vec<f64>>) {
 #[test]
 fn features_match_pandas() {
     let manifest =
-        std::fs::read_to_string(root().join("tests/fixtures/features/manifest.json")).unwrap();
+        std::fs::read_to_string(repo_root().join("tests/fixtures/features/manifest.json")).unwrap();
     let cases: Vec<Case> = serde_json::from_str(&manifest).unwrap();
     assert!(cases.len() >= 2);
     for case in cases {
@@ -80,10 +78,10 @@ fn features_match_pandas() {
             rolling_columns: case.rolling_cols.clone(),
             pct_change_columns: case.pct_cols.clone(),
         };
-        let raw = root().join(&case.raw);
+        let raw = repo_root().join(&case.raw);
         let daily = data::load(&raw, &dcfg).unwrap();
         let f = features::build(&daily, &fcfg, &case.target, &raw).unwrap();
-        let (names, dates, expected) = read_expected(&root().join(&case.expected));
+        let (names, dates, expected) = read_expected(&repo_root().join(&case.expected));
         let mut ours_names = f.names.clone();
         ours_names.push("is_filled".into());
         assert_eq!(ours_names, names, "{}: column names and order", case.name);

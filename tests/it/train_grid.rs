@@ -1,8 +1,7 @@
 //! A grid point the data cannot support becomes a FAILED child run with its error as a tag;
 //! the rest of the grid continues and train still registers a winner.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn failing_grid_point_is_a_failed_run_and_train_still_registers() {

@@ -1,15 +1,15 @@
 //! The REST backend against a real MLflow 3.17.2 server (no mocks).
 //!
 //! The server comes from `ADSALES_TEST_MLFLOW_URI` when set (what `make test` and `.ci/run`
-//! do after `scripts/mlflow-server.sh start`); otherwise this binary starts one through the
-//! script (installing the venv the first time) and stops it at the end. If no server can be
-//! started the test fails under `CI=true`, and is reported as skipped (loudly) elsewhere.
-
-mod tracking_common;
+//! do after `scripts/mlflow-server.sh start`); otherwise the first test that needs one starts
+//! it through the script (installing the venv the first time), and the last one done stops it
+//! (`tracking_common::server`). If no server can be started the test fails under `CI=true`, and
+//! is reported as skipped (loudly) elsewhere.
 
 use adsales::store::tracking::rest::{RestTracker, RetryPolicy};
 use adsales::store::tracking::{Batch, NewRun, Tracker, TrackingError, open_tracker};
-use tracking_common::*;
+
+use crate::tracking_common::*;
 
 #[test]
 fn rest_backend_against_a_real_server() {

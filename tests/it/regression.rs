@@ -41,7 +41,7 @@ fn dataset_digest_fits_mlflows_36_character_cap() {
 
 /// A Ctrl-C between the train run's creation and its registration for interrupts left it
 /// RUNNING; the run is now registered inside `TrainTracking::start`, before anything else is
-/// logged. Exercised end to end by tests/faults.rs (`ctrl_c_marks_runs_killed`); here the
+/// logged. Exercised end to end by tests/it/faults.rs (`ctrl_c_marks_runs_killed`); here the
 /// handler's entry point with nothing active must be a no-op.
 #[test]
 fn interrupt_without_an_active_train_is_a_no_op() {
@@ -50,7 +50,7 @@ fn interrupt_without_an_active_train_is_a_no_op() {
 
 // Also found: an interrupt while train was creating a grid-point run left that run RUNNING
 // (the run was created after `close` had drained the open list). Creating, finishing and
-// closing now share one lock and a closed flag; `tests/faults.rs::ctrl_c_marks_runs_killed`
+// closing now share one lock and a closed flag; `faults::ctrl_c_marks_runs_killed`
 // caught it (statuses ["1", "5", "1"]) and guards it.
 
 /// OPG standard errors on raw dollar-scale data: sigma2 (~8e8) next to AR terms (~1) made the

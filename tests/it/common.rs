@@ -1,5 +1,4 @@
 //! Shared helpers for the CLI tests: a scratch project folder with a config and a raw CSV.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,23 +85,23 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-pub fn exists(p: &Path) -> bool {
-    p.exists()
-}
-
 impl Project {
     /// A project holding the bundled sample data as `raw.csv` and `config_yaml` as its config.
     pub fn bundled(config_yaml: &str) -> Project {
         let p = Project::new();
         std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("data/raw/global_ads_performance_dataset.csv"),
+            repo_root().join("data/raw/global_ads_performance_dataset.csv"),
             p.path("raw.csv"),
         )
         .unwrap();
         p.write("config.yaml", config_yaml);
         p
     }
+}
+
+/// The package root: the bundled data, fixtures and scripts are found from it.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A config reading raw.csv, running `families`, tracking to `uri`.

@@ -1,12 +1,10 @@
 //! `train`, `infer` and `info` against a real MLflow server, and MLflow's Python client
 //! reading what train logged (REST and local store).
 
-mod common;
-mod tracking_common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
+use crate::tracking_common;
 
 fn project(experiment: &str, model: &str, uri: &str) -> Project {
     Project::bundled(&format!(

@@ -5,6 +5,8 @@ use adsales::config::ConfigFile;
 use proptest::prelude::*;
 use std::path::Path;
 
+use crate::common::HEADER;
+
 fn check(bytes: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raw.csv");
@@ -18,8 +20,6 @@ fn check(bytes: &[u8]) {
     }
 }
 
-const HEADER: &str = "date,platform,campaign_type,industry,country,impressions,clicks,CTR,CPC,ad_spend,conversions,CPA,revenue,ROAS\n";
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
@@ -32,7 +32,7 @@ proptest! {
     fn random_rows_after_a_valid_header_never_panic(
         rows in proptest::collection::vec("[0-9a-zA-Z,.\\-: \"\\r;]{0,80}", 0..12)
     ) {
-        let mut text = String::from(HEADER);
+        let mut text = format!("{HEADER}\n");
         for r in rows {
             text.push_str(&r);
             text.push('\n');
@@ -44,7 +44,7 @@ proptest! {
     fn plausible_rows_with_random_values_never_panic(
         vals in proptest::collection::vec((1u32..40, "[-0-9.eE+a-z]{0,12}"), 1..20)
     ) {
-        let mut text = String::from(HEADER);
+        let mut text = format!("{HEADER}\n");
         for (day, v) in vals {
             text.push_str(&format!("2024-01-{:02},G,S,I,US,{v},10,1,1,{v},1,1,{v},1\n", day.min(28)));
         }

@@ -1,16 +1,18 @@
-//! The tracking scenario both backends must pass, and the cross-check with MLflow's own
-//! Python client. Shared by `tracking_rest.rs` and `tracking_local.rs`.
-#![allow(dead_code)]
+//! The tracking scenario both backends must pass, the cross-check with MLflow's own Python
+//! client, and the MLflow server the REST tests share.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use adsales::store::bundle::{self, BundleMeta};
 use adsales::store::tracking::{
     Batch, DatasetInput, Metric, NewRun, RunSearch, RunStatus, Tracker, TrackingError,
 };
+
+use crate::common::repo_root;
 
 pub const MODEL: &str = "Ad_Sales_Forecaster";
 
@@ -329,10 +331,6 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     }
 }
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// True under CI, where nothing may be skipped.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -381,15 +379,37 @@ pub fn python_crosscheck(tracking_uri: &str, logged: &Logged, work: &Path) {
     assert!(stdout.contains("CROSSCHECK OK"), "{stdout}\n{stderr}");
 }
 
-/// A server for this test, stopped on drop if we started it.
+/// The MLflow server a test uses. Every test of the process that asks shares one: the first
+/// finds or starts it, and when the last of them is done, one started here is stopped. (Tests
+/// run as threads of one process; a server stopped by one while another used it would fail
+/// that other test.)
 pub struct Server {
     pub uri: String,
+}
+
+/// The process's shared server: how many [`Server`]s are alive, its URI, whether we started it.
+struct Shared {
+    users: usize,
+    uri: String,
     started_here: bool,
+}
+
+static SHARED: Mutex<Shared> = Mutex::new(Shared {
+    users: 0,
+    uri: String::new(),
+    started_here: false,
+});
+
+fn shared() -> MutexGuard<'static, Shared> {
+    // A test that panicked while holding the lock leaves the counts as they were.
+    SHARED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.started_here {
+        let mut s = shared();
+        s.users -= 1;
+        if s.users == 0 && std::mem::take(&mut s.started_here) {
             let _ = std::process::Command::new(repo_root().join("scripts/mlflow-server.sh"))
                 .arg("stop")
                 .status();
@@ -398,30 +418,39 @@ impl Drop for Server {
 }
 
 pub fn server() -> Option<Server> {
+    // Held while finding or starting, so a second test waits for the first's server.
+    let mut s = shared();
+    if s.users == 0 {
+        let (uri, started_here) = find_or_start_server()?;
+        s.uri = uri;
+        s.started_here = started_here;
+    }
+    s.users += 1;
+    Some(Server { uri: s.uri.clone() })
+}
+
+/// The server's URI and whether it was started here.
+fn find_or_start_server() -> Option<(String, bool)> {
     if let Ok(uri) = std::env::var("ADSALES_TEST_MLFLOW_URI")
         && !uri.trim().is_empty()
     {
-        return Some(Server {
-            uri: uri.trim().to_string(),
-            started_here: false,
-        });
+        return Some((uri.trim().to_string(), false));
     }
     let script = repo_root().join("scripts/mlflow-server.sh");
     // Reuse a server someone else started with the script.
     if let Ok(out) = std::process::Command::new(&script).arg("uri").output()
         && out.status.success()
     {
-        return Some(Server {
-            uri: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-            started_here: false,
-        });
+        return Some((
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            false,
+        ));
     }
     let out = std::process::Command::new(&script).arg("start").output();
     match out {
-        Ok(o) if o.status.success() => Some(Server {
-            uri: String::from_utf8_lossy(&o.stdout).trim().to_string(),
-            started_here: true,
-        }),
+        Ok(o) if o.status.success() => {
+            Some((String::from_utf8_lossy(&o.stdout).trim().to_string(), true))
+        }
         other => {
             let why = match other {
                 Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
