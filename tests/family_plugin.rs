@@ -2,6 +2,10 @@
 //! the libtorch `lstm` family plugs in): it trains, is judged by the same backtest, registers
 //! and infers end to end. Its scores are checked against a hand computation of the same model
 //! on the prepared frame, so a backtest or registry that skipped or misread it fails.
+//!
+//! Its own test binary, not a module of `tests/it`: it installs a family into the process's
+//! registry and runs a tracked train in this process, which holds the process-wide Ctrl-C
+//! state (`cmd::interrupt`) that `it::regression` checks is empty.
 
 use std::path::Path;
 
