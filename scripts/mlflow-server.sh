@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A lean local MLflow 3.17.2 tracking server for tests (see shared/design/mlflow.md).
+# A lean local MLflow 3.17.2 tracking server for the tests (sqlite backend, local artifacts).
 #
 #   scripts/mlflow-server.sh start [PORT]   install the venv if missing, start, wait for /health,
 #                                           print the URI (reuses a server already running)

@@ -1,7 +1,8 @@
 //! SARIMAX(p,d,q)(P,D,Q,s) with trend and exogenous regressors by exact state-space maximum
-//! likelihood, reproducing statsmodels' `SARIMAX` defaults (see `shared/design/statsmodels.md`
-//! and [`spec`] for the trend convention). ARIMA is the same engine without seasonal terms or
-//! exog.
+//! likelihood, reproducing statsmodels 0.15's `SARIMAX` defaults (Harvey form, differencing in
+//! the state, its default initialisation; `tests/it/sarimax_parity.rs` holds the two side by
+//! side, and [`spec`] gives the trend convention). ARIMA is the same engine without seasonal
+//! terms or exog.
 //!
 //! The engine works on plain slices ([`fit`], [`loglike`], [`forecast`], [`forecast_origins`]);
 //! [`family`] plugs it into the model interface (`arima` / `sarimax` families).
