@@ -125,6 +125,27 @@ fn first_true(mask: &BooleanChunked) -> Option<usize> {
 
 /// Loads `path` into a validated daily frame as `cfg` describes.
 pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
+    check_file(path)?;
+    let header = read_header(path, cfg)?;
+    let df = read_as_text(path, cfg, &header)?;
+    let n = df.height();
+    if n == 0 {
+        return Err(input_err(path, "has a header but no data rows"));
+    }
+    // Dates first, then the summed columns in config order: when a file has several
+    // problems, which one is reported is part of the (tested) behaviour.
+    let mut columns: Vec<Column> = vec![parse_dates(path, cfg, &df)?];
+    for name in &cfg.sum_columns {
+        columns.push(parse_amounts(path, &df, name)?);
+    }
+    let typed = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
+    let (observed, sums) = sum_by_day(path, cfg, typed)?;
+    reindex_and_fill(path, cfg, observed, sums, n)
+}
+
+/// Rejects a path that cannot be read, is a directory or is empty, before the CSV readers
+/// give vaguer errors for those.
+fn check_file(path: &Path) -> Result<(), InputError> {
     let meta = std::fs::metadata(path).map_err(|e| input_err(path, format!("cannot read: {e}")))?;
     if meta.is_dir() {
         return Err(input_err(path, "is a directory, expected a CSV file"));
@@ -135,9 +156,12 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             "is empty; expected a header row and data rows",
         ));
     }
-    let header = read_header(path, cfg)?;
+    Ok(())
+}
 
-    // Everything as text: parse errors then carry their row and column.
+/// Reads the needed columns (date, then the summed ones) of every row. Everything as text:
+/// parse errors then carry their row and column.
+fn read_as_text(path: &Path, cfg: &DataConfig, header: &[String]) -> Result<DataFrame, InputError> {
     let schema: Schema = header
         .iter()
         .map(|n| Field::new(n.as_str().into(), DataType::String))
@@ -146,7 +170,7 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
     let needed: Vec<String> = std::iter::once(cfg.date_column.clone())
         .chain(cfg.sum_columns.iter().cloned())
         .collect();
-    let df = LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
+    LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
         .with_missing_is_null(true)
@@ -155,20 +179,27 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             lf.select(needed.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
                 .collect()
         })
-        .map_err(|e| polars_err(path, e))?;
-    let n = df.height();
-    if n == 0 {
-        return Err(input_err(path, "has a header but no data rows"));
-    }
-    // Row numbers in messages are 1-based file lines with the header as row 1.
-    let row_of = |i: usize| i + 2;
+        .map_err(|e| polars_err(path, e))
+}
 
-    // Dates.
-    let date_s = df
-        .column(&cfg.date_column)
+/// Row numbers in messages are 1-based file lines with the header as row 1.
+fn row_of(i: usize) -> usize {
+    i + 2
+}
+
+/// A text column of `df` as a series.
+fn text_series(path: &Path, df: &DataFrame, name: &str) -> Result<Series, InputError> {
+    Ok(df
+        .column(name)
         .map_err(|e| polars_err(path, e))?
         .as_materialized_series()
-        .clone();
+        .clone())
+}
+
+/// Parses the date column with `cfg.date_format` into a `date` column; an empty or
+/// unparseable cell is an error naming its row.
+fn parse_dates(path: &Path, cfg: &DataConfig, df: &DataFrame) -> Result<Column, InputError> {
+    let date_s = text_series(path, df, &cfg.date_column)?;
     let date_str = date_s.str().map_err(|e| polars_err(path, e))?;
     if let Some(i) = first_true(&date_str.is_null()) {
         return Err(input_err(
@@ -195,64 +226,69 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             ),
         ));
     }
+    Ok(dates.into_series().with_name("date".into()).into())
+}
 
-    // Numbers: non-strict cast, then any new null is a value that did not parse.
-    let mut columns: Vec<Column> = vec![dates.into_series().with_name("date".into()).into()];
-    for name in &cfg.sum_columns {
-        let s = df
-            .column(name)
-            .map_err(|e| polars_err(path, e))?
-            .as_materialized_series()
-            .clone();
-        let text = s.str().map_err(|e| polars_err(path, e))?;
-        if let Some(i) = first_true(&text.is_null()) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: empty value, expected a number",
-                    row_of(i)
-                ),
-            ));
-        }
-        let parsed = s
-            .cast_with_options(&DataType::Float64, CastOptions::NonStrict)
-            .map_err(|e| polars_err(path, e))?;
-        let vals = parsed.f64().map_err(|e| polars_err(path, e))?;
-        if let Some(i) = first_true(&vals.is_null()) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: `{}` is not a number",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: `{}` is not a finite number",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| x < 0.0)) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: negative value `{}`; revenue, spend and counts \
-                     cannot be negative",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        columns.push(parsed.with_name(name.as_str().into()).into());
+/// Parses the summed column `name` as f64. Non-strict cast, then any new null is a value that
+/// did not parse. Checks run in a fixed order (empty, not a number, not finite, negative) so
+/// the message for a column with several problems does not change.
+fn parse_amounts(path: &Path, df: &DataFrame, name: &str) -> Result<Column, InputError> {
+    let s = text_series(path, df, name)?;
+    let text = s.str().map_err(|e| polars_err(path, e))?;
+    if let Some(i) = first_true(&text.is_null()) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: empty value, expected a number",
+                row_of(i)
+            ),
+        ));
     }
-    let typed = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
+    let parsed = s
+        .cast_with_options(&DataType::Float64, CastOptions::NonStrict)
+        .map_err(|e| polars_err(path, e))?;
+    let vals = parsed.f64().map_err(|e| polars_err(path, e))?;
+    if let Some(i) = first_true(&vals.is_null()) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: `{}` is not a number",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: `{}` is not a finite number",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| x < 0.0)) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: negative value `{}`; revenue, spend and counts \
+                 cannot be negative",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    Ok(parsed.with_name(name.into()).into())
+}
 
+/// Sums the typed rows per date (sorted by date). Returns the observed days and, per summed
+/// column, the daily sums; a sum that overflows to infinity is an error.
+fn sum_by_day(
+    path: &Path,
+    cfg: &DataConfig,
+    typed: DataFrame,
+) -> Result<(Vec<NaiveDate>, Vec<Vec<f64>>), InputError> {
     let daily = typed
         .lazy()
         .group_by([col("date")])
@@ -293,7 +329,7 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
         .iter()
         .map(|&d| epoch + Duration::days(d as i64))
         .collect();
-    reindex_and_fill(path, cfg, observed, sums, n)
+    Ok((observed, sums))
 }
 
 /// Reindexes to every day from the first to the last and fills the gaps per policy.
