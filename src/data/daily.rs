@@ -342,19 +342,8 @@ fn reindex_and_fill(
 ) -> Result<Daily, InputError> {
     let first = observed[0];
     let last = *observed.last().expect("non-empty");
-    let span = (last - first).num_days() as usize + 1;
-    let dates: Vec<NaiveDate> = (0..span)
-        .map(|i| first + Duration::days(i as i64))
-        .collect();
-    let mut is_filled = vec![true; span];
-    let mut cols = vec![vec![f64::NAN; span]; sums.len()];
-    for (k, d) in observed.iter().enumerate() {
-        let i = (*d - first).num_days() as usize;
-        is_filled[i] = false;
-        for (j, s) in sums.iter().enumerate() {
-            cols[j][i] = s[k];
-        }
-    }
+    let (dates, is_filled, mut cols) = reindex(&observed, &sums);
+    let span = dates.len();
     let missing: Vec<NaiveDate> = dates
         .iter()
         .zip(&is_filled)
@@ -362,41 +351,7 @@ fn reindex_and_fill(
         .map(|(d, _)| *d)
         .collect();
     if !missing.is_empty() {
-        match cfg.fill_missing {
-            FillMissing::Error => {
-                return Err(input_err(
-                    path,
-                    format!(
-                        "{} day(s) have no rows (first: {}); set data.fill_missing to \
-                         interpolate or zero to fill them",
-                        missing.len(),
-                        missing[0]
-                    ),
-                ));
-            }
-            FillMissing::Zero => {
-                for c in &mut cols {
-                    for (v, f) in c.iter_mut().zip(&is_filled) {
-                        if *f {
-                            *v = 0.0;
-                        }
-                    }
-                }
-            }
-            FillMissing::Interpolate => {
-                for c in &mut cols {
-                    interpolate_linear(c);
-                }
-            }
-        }
-        let shown: Vec<String> = missing.iter().take(20).map(|d| d.to_string()).collect();
-        warn!(
-            count = missing.len(),
-            policy = ?cfg.fill_missing,
-            "filled days with no rows: {}{}",
-            shown.join(", "),
-            if missing.len() > 20 { ", ..." } else { "" }
-        );
+        fill_gaps(path, cfg, &mut cols, &is_filled, &missing)?;
     }
     info!(
         raw_rows,
@@ -415,6 +370,77 @@ fn reindex_and_fill(
         is_filled,
         raw_rows,
     })
+}
+
+/// Spreads the sums of the observed days (sorted, non-empty) over every day from the first to
+/// the last. Returns the dates, which of them had no rows, and the columns with NaN on those.
+fn reindex(
+    observed: &[NaiveDate],
+    sums: &[Vec<f64>],
+) -> (Vec<NaiveDate>, Vec<bool>, Vec<Vec<f64>>) {
+    let first = observed[0];
+    let last = *observed.last().expect("non-empty");
+    let span = (last - first).num_days() as usize + 1;
+    let dates: Vec<NaiveDate> = (0..span)
+        .map(|i| first + Duration::days(i as i64))
+        .collect();
+    let mut is_filled = vec![true; span];
+    let mut cols = vec![vec![f64::NAN; span]; sums.len()];
+    for (k, d) in observed.iter().enumerate() {
+        let i = (*d - first).num_days() as usize;
+        is_filled[i] = false;
+        for (j, s) in sums.iter().enumerate() {
+            cols[j][i] = s[k];
+        }
+    }
+    (dates, is_filled, cols)
+}
+
+/// Fills the `missing` days (flagged in `is_filled`) as `cfg.fill_missing` says, or fails
+/// under `error`; warns with the first 20 filled days, since filled values are not data.
+fn fill_gaps(
+    path: &Path,
+    cfg: &DataConfig,
+    cols: &mut [Vec<f64>],
+    is_filled: &[bool],
+    missing: &[NaiveDate],
+) -> Result<(), InputError> {
+    match cfg.fill_missing {
+        FillMissing::Error => {
+            return Err(input_err(
+                path,
+                format!(
+                    "{} day(s) have no rows (first: {}); set data.fill_missing to \
+                     interpolate or zero to fill them",
+                    missing.len(),
+                    missing[0]
+                ),
+            ));
+        }
+        FillMissing::Zero => {
+            for c in cols.iter_mut() {
+                for (v, f) in c.iter_mut().zip(is_filled) {
+                    if *f {
+                        *v = 0.0;
+                    }
+                }
+            }
+        }
+        FillMissing::Interpolate => {
+            for c in cols.iter_mut() {
+                interpolate_linear(c);
+            }
+        }
+    }
+    let shown: Vec<String> = missing.iter().take(20).map(|d| d.to_string()).collect();
+    warn!(
+        count = missing.len(),
+        policy = ?cfg.fill_missing,
+        "filled days with no rows: {}{}",
+        shown.join(", "),
+        if missing.len() > 20 { ", ..." } else { "" }
+    );
+    Ok(())
 }
 
 /// Linear interpolation between the nearest observed neighbours (pandas'
