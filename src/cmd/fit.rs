@@ -244,12 +244,7 @@ fn model_err(e: ModelError) -> anyhow::Error {
 /// Fit and forecast; the data behind both output formats.
 pub fn run(args: &FitArgs) -> anyhow::Result<FitReport> {
     let spec = spec_from_args(args)?;
-    if !(args.level > 0.0 && args.level < 1.0) {
-        return Err(bad(format!(
-            "--level {}: must be strictly between 0 and 1",
-            args.level
-        )));
-    }
+    check_level(args.level)?;
     let table = Table::read(&args.csv)?;
     let y = table.numbers(&args.target, "--target")?;
     let exog: Vec<Vec<f64>> = spec
@@ -257,33 +252,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitReport> {
         .iter()
         .map(|c| table.numbers(c, "--exog"))
         .collect::<anyhow::Result<_>>()?;
-    let future: Vec<Vec<f64>> = if spec.exog.is_empty() || args.horizon == 0 {
-        vec![Vec::new(); spec.exog.len()]
-    } else {
-        let path = args.future_exog.as_ref().ok_or_else(|| {
-            bad(format!(
-                "--future-exog FILE is required to forecast {} steps with --exog {}; \
-                 or use --horizon 0",
-                args.horizon,
-                spec.exog.join(",")
-            ))
-        })?;
-        let ft = Table::read(path)?;
-        let cols: Vec<Vec<f64>> = spec
-            .exog
-            .iter()
-            .map(|c| ft.numbers(c, "--future-exog"))
-            .collect::<anyhow::Result<_>>()?;
-        if ft.rows.len() < args.horizon {
-            return Err(bad(format!(
-                "{}: {} rows of future exog, --horizon needs {}",
-                ft.path,
-                ft.rows.len(),
-                args.horizon
-            )));
-        }
-        cols
-    };
+    let future = future_exog(args, &spec)?;
     let dates = match &args.date_column {
         Some(c) => Some(table.dates(c)?),
         None => None,
@@ -296,22 +265,85 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitReport> {
     let fc = sarimax::forecast(&spec, &fit.params, &y, &ex, &fut, args.horizon, args.level)
         .map_err(model_err)
         .with_context(|| format!("forecasting {} steps with {spec}", args.horizon))?;
-    let date_labels = dates.and_then(|d| {
-        let n = d.len();
-        if n < 2 {
-            return None;
-        }
-        let step = (d[n - 1] - d[n - 2]).num_days();
-        (step > 0).then(|| {
-            (1..=args.horizon as i64)
-                .map(|h| (d[n - 1] + chrono::Duration::days(step * h)).to_string())
-                .collect()
-        })
-    });
+    let forecast = ForecastReport {
+        level: args.level,
+        step: (1..=args.horizon).collect(),
+        date: dates.and_then(|d| forecast_dates(&d, args.horizon)),
+        mean: fc.mean,
+        se: fc.se,
+        lower: fc.lower,
+        upper: fc.upper,
+    };
+    Ok(report(args, table.path, spec, &fit, forecast))
+}
+
+fn check_level(level: f64) -> anyhow::Result<()> {
+    if !(level > 0.0 && level < 1.0) {
+        return Err(bad(format!(
+            "--level {level}: must be strictly between 0 and 1"
+        )));
+    }
+    Ok(())
+}
+
+/// The future values of the exog columns, from --future-exog. Only needed (and only read)
+/// when there is exog and something to forecast; otherwise one empty column per exog.
+fn future_exog(args: &FitArgs, spec: &SarimaxSpec) -> anyhow::Result<Vec<Vec<f64>>> {
+    if spec.exog.is_empty() || args.horizon == 0 {
+        return Ok(vec![Vec::new(); spec.exog.len()]);
+    }
+    let path = args.future_exog.as_ref().ok_or_else(|| {
+        bad(format!(
+            "--future-exog FILE is required to forecast {} steps with --exog {}; \
+             or use --horizon 0",
+            args.horizon,
+            spec.exog.join(",")
+        ))
+    })?;
+    let ft = Table::read(path)?;
+    let cols: Vec<Vec<f64>> = spec
+        .exog
+        .iter()
+        .map(|c| ft.numbers(c, "--future-exog"))
+        .collect::<anyhow::Result<_>>()?;
+    if ft.rows.len() < args.horizon {
+        return Err(bad(format!(
+            "{}: {} rows of future exog, --horizon needs {}",
+            ft.path,
+            ft.rows.len(),
+            args.horizon
+        )));
+    }
+    Ok(cols)
+}
+
+/// Labels for the forecast steps, continuing the spacing of the last two dates; none when
+/// there are fewer than two dates or they do not increase.
+fn forecast_dates(d: &[NaiveDate], horizon: usize) -> Option<Vec<String>> {
+    let n = d.len();
+    if n < 2 {
+        return None;
+    }
+    let step = (d[n - 1] - d[n - 2]).num_days();
+    (step > 0).then(|| {
+        (1..=horizon as i64)
+            .map(|h| (d[n - 1] + chrono::Duration::days(step * h)).to_string())
+            .collect()
+    })
+}
+
+/// Puts the fitted estimates and the forecast together, parameters keyed by name.
+fn report(
+    args: &FitArgs,
+    csv: String,
+    spec: SarimaxSpec,
+    fit: &sarimax::SarimaxFit,
+    forecast: ForecastReport,
+) -> FitReport {
     let by_name = |v: &[f64]| fit.names.iter().cloned().zip(v.iter().copied()).collect();
-    Ok(FitReport {
+    FitReport {
         schema: "adsales.fit/1",
-        csv: table.path.clone(),
+        csv,
         target: args.target.clone(),
         param_names: fit.names.clone(),
         params: by_name(&fit.params),
@@ -327,16 +359,8 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitReport> {
         converged: fit.converged,
         iterations: fit.iterations,
         message: fit.message.clone(),
-        forecast: ForecastReport {
-            level: args.level,
-            step: (1..=args.horizon).collect(),
-            date: date_labels,
-            mean: fc.mean,
-            se: fc.se,
-            lower: fc.lower,
-            upper: fc.upper,
-        },
-    })
+        forecast,
+    }
 }
 
 /// The human-readable summary.

@@ -256,7 +256,25 @@ fn opt(v: Option<f64>) -> String {
 pub fn to_text(i: &Info) -> String {
     let mut s = String::new();
     s.push_str(&format!("config      {}\n\n", i.config.display()));
-    let d = &i.data;
+    push_data(&mut s, &i.data);
+    push_snapshot(&mut s, &i.snapshot);
+    let t = &i.tracking;
+    s.push_str(&format!("tracking    {}\n", t.uri));
+    // Without a tracking store there is nothing more to say.
+    if let Some(p) = &t.problem {
+        s.push_str(&format!("            problem: {p}\n"));
+        return s;
+    }
+    push_experiment(&mut s, t);
+    if let Some(l) = &t.latest_train {
+        push_latest_train(&mut s, l);
+    }
+    push_registry(&mut s, t);
+    s
+}
+
+/// The raw data summary, or why there is none.
+fn push_data(s: &mut String, d: &DataInfo) {
     s.push_str(&format!("data        {}\n", d.path.display()));
     match &d.problem {
         Some(p) => s.push_str(&format!("            problem: {p}\n")),
@@ -280,7 +298,10 @@ pub fn to_text(i: &Info) -> String {
             ));
         }
     }
-    let sn = &i.snapshot;
+}
+
+/// The processed snapshot's shape and age, or that it is not written yet.
+fn push_snapshot(s: &mut String, sn: &SnapshotInfo) {
     if sn.exists {
         s.push_str(&format!(
             "processed   {}: {} rows x {} columns, written {}\n\n",
@@ -295,12 +316,9 @@ pub fn to_text(i: &Info) -> String {
             sn.path.display()
         ));
     }
-    let t = &i.tracking;
-    s.push_str(&format!("tracking    {}\n", t.uri));
-    if let Some(p) = &t.problem {
-        s.push_str(&format!("            problem: {p}\n"));
-        return s;
-    }
+}
+
+fn push_experiment(s: &mut String, t: &TrackingInfo) {
     match &t.experiment_id {
         Some(id) => s.push_str(&format!(
             "experiment  {} (id {id}), {} train run(s)\n",
@@ -311,40 +329,46 @@ pub fn to_text(i: &Info) -> String {
             t.experiment
         )),
     }
-    if let Some(l) = &t.latest_train {
-        s.push_str(&format!(
-            "\nlatest train {} ({}), {}, started {}\n",
-            l.run_name,
-            l.run_id,
-            l.status,
-            l.start_time.as_deref().unwrap_or("?")
-        ));
-        // The spec column as wide as its longest entry (SARIMAX specs with exog run long).
-        let w = l
-            .leaderboard
-            .iter()
-            .map(|r| r.best_spec.chars().count())
-            .chain(std::iter::once("best spec".len()))
-            .max()
-            .unwrap_or(0);
+}
+
+/// The latest train run and its leaderboard table.
+fn push_latest_train(s: &mut String, l: &TrainRunInfo) {
+    s.push_str(&format!(
+        "\nlatest train {} ({}), {}, started {}\n",
+        l.run_name,
+        l.run_id,
+        l.status,
+        l.start_time.as_deref().unwrap_or("?")
+    ));
+    // The spec column as wide as its longest entry (SARIMAX specs with exog run long).
+    let w = l
+        .leaderboard
+        .iter()
+        .map(|r| r.best_spec.chars().count())
+        .chain(std::iter::once("best spec".len()))
+        .max()
+        .unwrap_or(0);
+    s.push_str(&format!(
+        "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
+        "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE"
+    ));
+    for r in &l.leaderboard {
         s.push_str(&format!(
             "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
-            "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE"
+            r.family,
+            r.best_spec,
+            opt(r.val_rmse),
+            opt(r.test_rmse),
+            opt(r.test_mape),
+            r.test_mase
+                .map(|x| format!("{x:.3}"))
+                .unwrap_or_else(|| "-".into())
         ));
-        for r in &l.leaderboard {
-            s.push_str(&format!(
-                "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
-                r.family,
-                r.best_spec,
-                opt(r.val_rmse),
-                opt(r.test_rmse),
-                opt(r.test_mape),
-                r.test_mase
-                    .map(|x| format!("{x:.3}"))
-                    .unwrap_or_else(|| "-".into())
-            ));
-        }
     }
+}
+
+/// Registered versions and where the serving alias points.
+fn push_registry(s: &mut String, t: &TrackingInfo) {
     s.push_str(&format!("\nregistry    {}\n", t.model_name));
     if t.versions.is_empty() {
         s.push_str("            no versions registered yet\n");
@@ -377,5 +401,4 @@ pub fn to_text(i: &Info) -> String {
         )),
         None => s.push_str(&format!("@{}: not set\n", t.alias)),
     }
-    s
 }

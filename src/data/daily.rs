@@ -125,6 +125,27 @@ fn first_true(mask: &BooleanChunked) -> Option<usize> {
 
 /// Loads `path` into a validated daily frame as `cfg` describes.
 pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
+    check_file(path)?;
+    let header = read_header(path, cfg)?;
+    let df = read_as_text(path, cfg, &header)?;
+    let n = df.height();
+    if n == 0 {
+        return Err(input_err(path, "has a header but no data rows"));
+    }
+    // Dates first, then the summed columns in config order: when a file has several
+    // problems, which one is reported is part of the (tested) behaviour.
+    let mut columns: Vec<Column> = vec![parse_dates(path, cfg, &df)?];
+    for name in &cfg.sum_columns {
+        columns.push(parse_amounts(path, &df, name)?);
+    }
+    let typed = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
+    let (observed, sums) = sum_by_day(path, cfg, typed)?;
+    reindex_and_fill(path, cfg, observed, sums, n)
+}
+
+/// Rejects a path that cannot be read, is a directory or is empty, before the CSV readers
+/// give vaguer errors for those.
+fn check_file(path: &Path) -> Result<(), InputError> {
     let meta = std::fs::metadata(path).map_err(|e| input_err(path, format!("cannot read: {e}")))?;
     if meta.is_dir() {
         return Err(input_err(path, "is a directory, expected a CSV file"));
@@ -135,9 +156,12 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             "is empty; expected a header row and data rows",
         ));
     }
-    let header = read_header(path, cfg)?;
+    Ok(())
+}
 
-    // Everything as text: parse errors then carry their row and column.
+/// Reads the needed columns (date, then the summed ones) of every row. Everything as text:
+/// parse errors then carry their row and column.
+fn read_as_text(path: &Path, cfg: &DataConfig, header: &[String]) -> Result<DataFrame, InputError> {
     let schema: Schema = header
         .iter()
         .map(|n| Field::new(n.as_str().into(), DataType::String))
@@ -146,7 +170,7 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
     let needed: Vec<String> = std::iter::once(cfg.date_column.clone())
         .chain(cfg.sum_columns.iter().cloned())
         .collect();
-    let df = LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
+    LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
         .with_missing_is_null(true)
@@ -155,20 +179,27 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             lf.select(needed.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
                 .collect()
         })
-        .map_err(|e| polars_err(path, e))?;
-    let n = df.height();
-    if n == 0 {
-        return Err(input_err(path, "has a header but no data rows"));
-    }
-    // Row numbers in messages are 1-based file lines with the header as row 1.
-    let row_of = |i: usize| i + 2;
+        .map_err(|e| polars_err(path, e))
+}
 
-    // Dates.
-    let date_s = df
-        .column(&cfg.date_column)
+/// Row numbers in messages are 1-based file lines with the header as row 1.
+fn row_of(i: usize) -> usize {
+    i + 2
+}
+
+/// A text column of `df` as a series.
+fn text_series(path: &Path, df: &DataFrame, name: &str) -> Result<Series, InputError> {
+    Ok(df
+        .column(name)
         .map_err(|e| polars_err(path, e))?
         .as_materialized_series()
-        .clone();
+        .clone())
+}
+
+/// Parses the date column with `cfg.date_format` into a `date` column; an empty or
+/// unparseable cell is an error naming its row.
+fn parse_dates(path: &Path, cfg: &DataConfig, df: &DataFrame) -> Result<Column, InputError> {
+    let date_s = text_series(path, df, &cfg.date_column)?;
     let date_str = date_s.str().map_err(|e| polars_err(path, e))?;
     if let Some(i) = first_true(&date_str.is_null()) {
         return Err(input_err(
@@ -195,64 +226,69 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
             ),
         ));
     }
+    Ok(dates.into_series().with_name("date".into()).into())
+}
 
-    // Numbers: non-strict cast, then any new null is a value that did not parse.
-    let mut columns: Vec<Column> = vec![dates.into_series().with_name("date".into()).into()];
-    for name in &cfg.sum_columns {
-        let s = df
-            .column(name)
-            .map_err(|e| polars_err(path, e))?
-            .as_materialized_series()
-            .clone();
-        let text = s.str().map_err(|e| polars_err(path, e))?;
-        if let Some(i) = first_true(&text.is_null()) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: empty value, expected a number",
-                    row_of(i)
-                ),
-            ));
-        }
-        let parsed = s
-            .cast_with_options(&DataType::Float64, CastOptions::NonStrict)
-            .map_err(|e| polars_err(path, e))?;
-        let vals = parsed.f64().map_err(|e| polars_err(path, e))?;
-        if let Some(i) = first_true(&vals.is_null()) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: `{}` is not a number",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: `{}` is not a finite number",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| x < 0.0)) {
-            return Err(input_err(
-                path,
-                format!(
-                    "row {}, column `{name}`: negative value `{}`; revenue, spend and counts \
-                     cannot be negative",
-                    row_of(i),
-                    text.get(i).unwrap_or("")
-                ),
-            ));
-        }
-        columns.push(parsed.with_name(name.as_str().into()).into());
+/// Parses the summed column `name` as f64. Non-strict cast, then any new null is a value that
+/// did not parse. Checks run in a fixed order (empty, not a number, not finite, negative) so
+/// the message for a column with several problems does not change.
+fn parse_amounts(path: &Path, df: &DataFrame, name: &str) -> Result<Column, InputError> {
+    let s = text_series(path, df, name)?;
+    let text = s.str().map_err(|e| polars_err(path, e))?;
+    if let Some(i) = first_true(&text.is_null()) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: empty value, expected a number",
+                row_of(i)
+            ),
+        ));
     }
-    let typed = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
+    let parsed = s
+        .cast_with_options(&DataType::Float64, CastOptions::NonStrict)
+        .map_err(|e| polars_err(path, e))?;
+    let vals = parsed.f64().map_err(|e| polars_err(path, e))?;
+    if let Some(i) = first_true(&vals.is_null()) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: `{}` is not a number",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: `{}` is not a finite number",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| x < 0.0)) {
+        return Err(input_err(
+            path,
+            format!(
+                "row {}, column `{name}`: negative value `{}`; revenue, spend and counts \
+                 cannot be negative",
+                row_of(i),
+                text.get(i).unwrap_or("")
+            ),
+        ));
+    }
+    Ok(parsed.with_name(name.into()).into())
+}
 
+/// Sums the typed rows per date (sorted by date). Returns the observed days and, per summed
+/// column, the daily sums; a sum that overflows to infinity is an error.
+fn sum_by_day(
+    path: &Path,
+    cfg: &DataConfig,
+    typed: DataFrame,
+) -> Result<(Vec<NaiveDate>, Vec<Vec<f64>>), InputError> {
     let daily = typed
         .lazy()
         .group_by([col("date")])
@@ -293,7 +329,7 @@ pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
         .iter()
         .map(|&d| epoch + Duration::days(d as i64))
         .collect();
-    reindex_and_fill(path, cfg, observed, sums, n)
+    Ok((observed, sums))
 }
 
 /// Reindexes to every day from the first to the last and fills the gaps per policy.
@@ -306,19 +342,8 @@ fn reindex_and_fill(
 ) -> Result<Daily, InputError> {
     let first = observed[0];
     let last = *observed.last().expect("non-empty");
-    let span = (last - first).num_days() as usize + 1;
-    let dates: Vec<NaiveDate> = (0..span)
-        .map(|i| first + Duration::days(i as i64))
-        .collect();
-    let mut is_filled = vec![true; span];
-    let mut cols = vec![vec![f64::NAN; span]; sums.len()];
-    for (k, d) in observed.iter().enumerate() {
-        let i = (*d - first).num_days() as usize;
-        is_filled[i] = false;
-        for (j, s) in sums.iter().enumerate() {
-            cols[j][i] = s[k];
-        }
-    }
+    let (dates, is_filled, mut cols) = reindex(&observed, &sums);
+    let span = dates.len();
     let missing: Vec<NaiveDate> = dates
         .iter()
         .zip(&is_filled)
@@ -326,41 +351,7 @@ fn reindex_and_fill(
         .map(|(d, _)| *d)
         .collect();
     if !missing.is_empty() {
-        match cfg.fill_missing {
-            FillMissing::Error => {
-                return Err(input_err(
-                    path,
-                    format!(
-                        "{} day(s) have no rows (first: {}); set data.fill_missing to \
-                         interpolate or zero to fill them",
-                        missing.len(),
-                        missing[0]
-                    ),
-                ));
-            }
-            FillMissing::Zero => {
-                for c in &mut cols {
-                    for (v, f) in c.iter_mut().zip(&is_filled) {
-                        if *f {
-                            *v = 0.0;
-                        }
-                    }
-                }
-            }
-            FillMissing::Interpolate => {
-                for c in &mut cols {
-                    interpolate_linear(c);
-                }
-            }
-        }
-        let shown: Vec<String> = missing.iter().take(20).map(|d| d.to_string()).collect();
-        warn!(
-            count = missing.len(),
-            policy = ?cfg.fill_missing,
-            "filled days with no rows: {}{}",
-            shown.join(", "),
-            if missing.len() > 20 { ", ..." } else { "" }
-        );
+        fill_gaps(path, cfg, &mut cols, &is_filled, &missing)?;
     }
     info!(
         raw_rows,
@@ -379,6 +370,77 @@ fn reindex_and_fill(
         is_filled,
         raw_rows,
     })
+}
+
+/// Spreads the sums of the observed days (sorted, non-empty) over every day from the first to
+/// the last. Returns the dates, which of them had no rows, and the columns with NaN on those.
+fn reindex(
+    observed: &[NaiveDate],
+    sums: &[Vec<f64>],
+) -> (Vec<NaiveDate>, Vec<bool>, Vec<Vec<f64>>) {
+    let first = observed[0];
+    let last = *observed.last().expect("non-empty");
+    let span = (last - first).num_days() as usize + 1;
+    let dates: Vec<NaiveDate> = (0..span)
+        .map(|i| first + Duration::days(i as i64))
+        .collect();
+    let mut is_filled = vec![true; span];
+    let mut cols = vec![vec![f64::NAN; span]; sums.len()];
+    for (k, d) in observed.iter().enumerate() {
+        let i = (*d - first).num_days() as usize;
+        is_filled[i] = false;
+        for (j, s) in sums.iter().enumerate() {
+            cols[j][i] = s[k];
+        }
+    }
+    (dates, is_filled, cols)
+}
+
+/// Fills the `missing` days (flagged in `is_filled`) as `cfg.fill_missing` says, or fails
+/// under `error`; warns with the first 20 filled days, since filled values are not data.
+fn fill_gaps(
+    path: &Path,
+    cfg: &DataConfig,
+    cols: &mut [Vec<f64>],
+    is_filled: &[bool],
+    missing: &[NaiveDate],
+) -> Result<(), InputError> {
+    match cfg.fill_missing {
+        FillMissing::Error => {
+            return Err(input_err(
+                path,
+                format!(
+                    "{} day(s) have no rows (first: {}); set data.fill_missing to \
+                     interpolate or zero to fill them",
+                    missing.len(),
+                    missing[0]
+                ),
+            ));
+        }
+        FillMissing::Zero => {
+            for c in cols.iter_mut() {
+                for (v, f) in c.iter_mut().zip(is_filled) {
+                    if *f {
+                        *v = 0.0;
+                    }
+                }
+            }
+        }
+        FillMissing::Interpolate => {
+            for c in cols.iter_mut() {
+                interpolate_linear(c);
+            }
+        }
+    }
+    let shown: Vec<String> = missing.iter().take(20).map(|d| d.to_string()).collect();
+    warn!(
+        count = missing.len(),
+        policy = ?cfg.fill_missing,
+        "filled days with no rows: {}{}",
+        shown.join(", "),
+        if missing.len() > 20 { ", ..." } else { "" }
+    );
+    Ok(())
 }
 
 /// Linear interpolation between the nearest observed neighbours (pandas'

@@ -98,63 +98,21 @@ pub fn build(
     let n = daily.len();
     let mut names: Vec<String> = daily.names.clone();
     let mut cols: Vec<Vec<f64>> = daily.cols.clone();
-    let col_of = |name: &str| -> &[f64] { daily.col(name).expect("validated column") };
-
+    // Column order is the snapshot's and the models' input order: daily columns, calendar,
+    // rolling, lags, percent changes.
+    let mut derived = Vec::new();
     if cfg.calendar {
-        let dow: Vec<f64> = daily
-            .dates
-            .iter()
-            .map(|d| d.weekday().num_days_from_monday() as f64)
-            .collect();
-        let month: Vec<f64> = daily.dates.iter().map(|d| d.month() as f64).collect();
-        let quarter: Vec<f64> = daily
-            .dates
-            .iter()
-            .map(|d| ((d.month() - 1) / 3 + 1) as f64)
-            .collect();
-        let week: Vec<f64> = daily
-            .dates
-            .iter()
-            .map(|d| d.iso_week().week() as f64)
-            .collect();
-        let weekend: Vec<f64> = dow
-            .iter()
-            .map(|&d| if d >= 5.0 { 1.0 } else { 0.0 })
-            .collect();
-        for (name, c) in [
-            ("day_of_week", dow),
-            ("month", month),
-            ("quarter", quarter),
-            ("week_of_year", week),
-            ("is_weekend", weekend),
-        ] {
-            names.push(name.into());
-            cols.push(c);
-        }
+        derived.extend(calendar_features(&daily.dates));
     }
-    for c in &cfg.rolling_columns {
-        let x = col_of(c);
-        for &w in &cfg.rolling_windows {
-            names.push(format!("{c}_roll_mean_{w}"));
-            cols.push(rolling_mean(x, w));
-            names.push(format!("{c}_roll_std_{w}"));
-            cols.push(rolling_std(x, w));
-        }
-    }
-    let y = col_of(target);
-    for &k in &cfg.lags {
-        names.push(format!("{target}_lag_{k}"));
-        cols.push(lag(y, k));
-    }
-    for c in &cfg.pct_change_columns {
-        names.push(format!("{c}_pct_change"));
-        cols.push(pct_change(col_of(c)));
+    derived.extend(rolling_features(daily, cfg));
+    derived.extend(lag_features(daily, cfg, target));
+    derived.extend(pct_change_features(daily, cfg));
+    for (name, c) in derived {
+        names.push(name);
+        cols.push(c);
     }
 
-    // Warm-up: leading rows where some feature is not defined yet.
-    let warmup = (0..n)
-        .find(|&i| cols.iter().all(|c| !c[i].is_nan()))
-        .unwrap_or(n);
+    let warmup = warmup_rows(&cols, n);
     if warmup >= n {
         return Err(InputError::new(format!(
             "data file {}: {} days are not enough for the features (lags up to {}, windows up \
@@ -165,8 +123,99 @@ pub fn build(
             cfg.rolling_windows.iter().max().copied().unwrap_or(0)
         )));
     }
-    // After the warm-up every value must be finite: a gap in the middle would break the
-    // daily spacing models rely on, so it is an error that names its cause.
+    check_finite_after_warmup(daily, &names, &cols, warmup, source)?;
+    Ok(Features {
+        dates: daily.dates[warmup..].to_vec(),
+        names,
+        cols: cols.into_iter().map(|c| c[warmup..].to_vec()).collect(),
+        is_filled: daily.is_filled[warmup..].to_vec(),
+        target: target.to_string(),
+        warmup,
+    })
+}
+
+/// A named feature column.
+type Feature = (String, Vec<f64>);
+
+fn daily_col<'a>(daily: &'a Daily, name: &str) -> &'a [f64] {
+    daily.col(name).expect("validated column")
+}
+
+/// Day of week (Monday = 0), month, quarter, ISO week and a weekend flag.
+fn calendar_features(dates: &[NaiveDate]) -> Vec<Feature> {
+    let dow: Vec<f64> = dates
+        .iter()
+        .map(|d| d.weekday().num_days_from_monday() as f64)
+        .collect();
+    let month: Vec<f64> = dates.iter().map(|d| d.month() as f64).collect();
+    let quarter: Vec<f64> = dates
+        .iter()
+        .map(|d| ((d.month() - 1) / 3 + 1) as f64)
+        .collect();
+    let week: Vec<f64> = dates.iter().map(|d| d.iso_week().week() as f64).collect();
+    let weekend: Vec<f64> = dow
+        .iter()
+        .map(|&d| if d >= 5.0 { 1.0 } else { 0.0 })
+        .collect();
+    [
+        ("day_of_week", dow),
+        ("month", month),
+        ("quarter", quarter),
+        ("week_of_year", week),
+        ("is_weekend", weekend),
+    ]
+    .into_iter()
+    .map(|(name, c)| (name.to_string(), c))
+    .collect()
+}
+
+/// Rolling mean then std for each configured column and window.
+fn rolling_features(daily: &Daily, cfg: &FeatureConfig) -> Vec<Feature> {
+    let mut out = Vec::new();
+    for c in &cfg.rolling_columns {
+        let x = daily_col(daily, c);
+        for &w in &cfg.rolling_windows {
+            out.push((format!("{c}_roll_mean_{w}"), rolling_mean(x, w)));
+            out.push((format!("{c}_roll_std_{w}"), rolling_std(x, w)));
+        }
+    }
+    out
+}
+
+/// The target lagged by each configured number of days.
+fn lag_features(daily: &Daily, cfg: &FeatureConfig, target: &str) -> Vec<Feature> {
+    let y = daily_col(daily, target);
+    cfg.lags
+        .iter()
+        .map(|&k| (format!("{target}_lag_{k}"), lag(y, k)))
+        .collect()
+}
+
+/// The 1-day percent change of each configured column.
+fn pct_change_features(daily: &Daily, cfg: &FeatureConfig) -> Vec<Feature> {
+    cfg.pct_change_columns
+        .iter()
+        .map(|c| (format!("{c}_pct_change"), pct_change(daily_col(daily, c))))
+        .collect()
+}
+
+/// Warm-up: the number of leading rows where some feature is not defined yet (`n` if none).
+fn warmup_rows(cols: &[Vec<f64>], n: usize) -> usize {
+    (0..n)
+        .find(|&i| cols.iter().all(|c| !c[i].is_nan()))
+        .unwrap_or(n)
+}
+
+/// After the warm-up every value must be finite: a gap in the middle would break the daily
+/// spacing models rely on, so it is an error that names its cause.
+fn check_finite_after_warmup(
+    daily: &Daily,
+    names: &[String],
+    cols: &[Vec<f64>],
+    warmup: usize,
+    source: &Path,
+) -> Result<(), InputError> {
+    let n = daily.len();
     for (j, c) in cols.iter().enumerate() {
         if let Some(i) = (warmup..n).find(|&i| !c[i].is_finite()) {
             let hint = if names[j].ends_with("_pct_change") {
@@ -184,14 +233,7 @@ pub fn build(
             )));
         }
     }
-    Ok(Features {
-        dates: daily.dates[warmup..].to_vec(),
-        names,
-        cols: cols.into_iter().map(|c| c[warmup..].to_vec()).collect(),
-        is_filled: daily.is_filled[warmup..].to_vec(),
-        target: target.to_string(),
-        warmup,
-    })
+    Ok(())
 }
 
 /// The processed snapshot as CSV text: date, every feature, is_filled.

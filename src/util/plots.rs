@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use chrono::NaiveDate;
 use plotters::coord::Shift;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::prelude::*;
 
 /// A forecast line with its interval band.
@@ -77,16 +78,66 @@ fn draw_forecast<DB: DrawingBackend>(
     history: &[(NaiveDate, f64)],
     bands: &[Band],
 ) -> PlotResult {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE).map_err(area_err)?;
+    let Some((xmin, xmax)) = day_extent(history, bands) else {
+        return Err("nothing to plot".into());
+    };
+    let (ymin, ymax) = value_extent(history, bands);
+    let pad = ((ymax - ymin) * 0.05).max(1.0);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xmin..xmax + 1, (ymin - pad)..(ymax + pad))
+        .map_err(area_err)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| date_of(*x).format("%Y-%m-%d").to_string())
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_desc("revenue ($)")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(area_err)?;
+    chart
+        .draw_series(LineSeries::new(
+            history.iter().map(|(d, v)| (days(*d), *v)),
+            BLACK.stroke_width(1),
+        ))
+        .map_err(area_err)?
+        .label("actual")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
+    for (k, b) in bands.iter().enumerate() {
+        draw_band(&mut chart, b, PALETTE[k % PALETTE.len()])?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(area_err)?;
+    root.present().map_err(area_err)
+}
+
+/// Drawing errors as the message `PlotResult` carries.
+fn area_err<E: std::error::Error + Send + Sync>(x: DrawingAreaErrorKind<E>) -> String {
+    x.to_string()
+}
+
+/// First and last day (as day numbers) over the history and every band; `None` when there
+/// are no dates at all.
+fn day_extent(history: &[(NaiveDate, f64)], bands: &[Band]) -> Option<(i32, i32)> {
     let xs = history
         .iter()
         .map(|(d, _)| days(*d))
         .chain(bands.iter().flat_map(|b| b.dates.iter().map(|d| days(*d))));
     let (xmin, xmax) = xs.fold((i32::MAX, i32::MIN), |(a, b), x| (a.min(x), b.max(x)));
-    if xmin > xmax {
-        return Err("nothing to plot".into());
-    }
+    (xmin <= xmax).then_some((xmin, xmax))
+}
+
+/// Lowest and highest finite value over the history and the band edges.
+fn value_extent(history: &[(NaiveDate, f64)], bands: &[Band]) -> (f64, f64) {
     let ys = history
         .iter()
         .map(|(_, v)| *v)
@@ -96,73 +147,46 @@ fn draw_forecast<DB: DrawingBackend>(
                 .flat_map(|b| b.lower.iter().chain(&b.upper).copied()),
         )
         .filter(|v| v.is_finite());
-    let (ymin, ymax) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+    ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
         (a.min(y), b.max(y))
-    });
-    let pad = ((ymax - ymin) * 0.05).max(1.0);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
-        .build_cartesian_2d(xmin..xmax + 1, (ymin - pad)..(ymax + pad))
-        .map_err(e)?;
+    })
+}
+
+/// One forecast: the interval as a translucent polygon (upper edge forward, lower edge
+/// back), then the mean line with its legend entry.
+fn draw_band<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordi32, RangedCoordf64>>,
+    b: &Band,
+    color: RGBColor,
+) -> PlotResult {
+    let mut poly: Vec<(i32, f64)> = b
+        .dates
+        .iter()
+        .zip(&b.upper)
+        .map(|(d, u)| (days(*d), *u))
+        .collect();
+    poly.extend(
+        b.dates
+            .iter()
+            .zip(&b.lower)
+            .rev()
+            .map(|(d, l)| (days(*d), *l)),
+    );
     chart
-        .configure_mesh()
-        .x_label_formatter(&|x| date_of(*x).format("%Y-%m-%d").to_string())
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .y_desc("revenue ($)")
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
+        .draw_series(std::iter::once(Polygon::new(
+            poly,
+            color.mix(0.15).filled(),
+        )))
+        .map_err(area_err)?;
     chart
         .draw_series(LineSeries::new(
-            history.iter().map(|(d, v)| (days(*d), *v)),
-            BLACK.stroke_width(1),
+            b.dates.iter().zip(&b.mean).map(|(d, m)| (days(*d), *m)),
+            color.stroke_width(2),
         ))
-        .map_err(e)?
-        .label("actual")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
-    for (k, b) in bands.iter().enumerate() {
-        let color = PALETTE[k % PALETTE.len()];
-        let mut poly: Vec<(i32, f64)> = b
-            .dates
-            .iter()
-            .zip(&b.upper)
-            .map(|(d, u)| (days(*d), *u))
-            .collect();
-        poly.extend(
-            b.dates
-                .iter()
-                .zip(&b.lower)
-                .rev()
-                .map(|(d, l)| (days(*d), *l)),
-        );
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                poly,
-                color.mix(0.15).filled(),
-            )))
-            .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(
-                b.dates.iter().zip(&b.mean).map(|(d, m)| (days(*d), *m)),
-                color.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label(b.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
-    root.present().map_err(e)
+        .map_err(area_err)?
+        .label(b.name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+    Ok(())
 }
 
 /// Writes per-horizon RMSE lines (one per family) to `path` (.png or .svg).
