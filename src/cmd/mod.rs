@@ -9,9 +9,9 @@
 pub mod fit;
 mod handover;
 pub mod infer;
-pub mod info;
+pub(crate) mod info;
 pub mod interrupt;
-pub mod sample_data;
+pub(crate) mod sample_data;
 pub mod train;
 
 use std::path::PathBuf;

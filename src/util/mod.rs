@@ -2,7 +2,7 @@
 //! plots, statistics.
 
 pub mod error;
-pub mod fsutil;
-pub mod logging;
-pub mod plots;
+pub(crate) mod fsutil;
+pub(crate) mod logging;
+pub(crate) mod plots;
 pub mod stats;
