@@ -142,65 +142,82 @@ impl LstmFile {
     /// Checks the section (keys named `lstm.*`); forecasts may ask for up to
     /// `forecast_days` steps, which the network must output.
     pub fn check(&self, c: &ConfigKeys, forecast_days: usize) -> Result<LstmConfig, InputError> {
-        let lg = &self.param_grid;
-        c.non_empty("lstm.param_grid.learning_rate", &lg.learning_rate)?;
-        c.non_empty("lstm.param_grid.batch_size", &lg.batch_size)?;
-        c.non_empty("lstm.param_grid.sequence_length", &lg.sequence_length)?;
-        c.non_empty("lstm.param_grid.dropout", &lg.dropout)?;
-        c.non_empty("lstm.param_grid.weight_decay", &lg.weight_decay)?;
-        if let Some(x) = lg
-            .learning_rate
-            .iter()
-            .find(|x| !(x.is_finite() && **x > 0.0))
-        {
-            return Err(c.err(
-                "lstm.param_grid.learning_rate",
-                format!("must be > 0, got {x}"),
-            ));
-        }
-        if lg.batch_size.contains(&0) {
-            return Err(c.err("lstm.param_grid.batch_size", "must be at least 1"));
-        }
-        if lg.sequence_length.contains(&0) {
-            return Err(c.err("lstm.param_grid.sequence_length", "must be at least 1"));
-        }
-        if let Some(x) = lg.dropout.iter().find(|x| !(**x >= 0.0 && **x < 1.0)) {
-            return Err(c.err(
-                "lstm.param_grid.dropout",
-                format!("must be in [0, 1), got {x}"),
-            ));
-        }
-        if let Some(x) = lg
-            .weight_decay
-            .iter()
-            .find(|x| !(x.is_finite() && **x >= 0.0))
-        {
-            return Err(c.err(
-                "lstm.param_grid.weight_decay",
-                format!("must be >= 0, got {x}"),
-            ));
-        }
-        if self.hidden_size.to_vec().is_empty() || self.hidden_size.to_vec().contains(&0) {
-            return Err(c.err(
-                "lstm.hidden_size",
-                "must be at least 1 (a number or a list)",
-            ));
-        }
-        if self.num_layers.to_vec().is_empty() || self.num_layers.to_vec().contains(&0) {
-            return Err(c.err("lstm.num_layers", "must be at least 1 (a number or a list)"));
-        }
-        if self.max_epochs == 0 {
-            return Err(c.err("lstm.max_epochs", "must be at least 1"));
-        }
-        if self.max_horizon < forecast_days {
+        let v = self.values();
+        v.check().map_err(|(key, why)| c.err(&key, why))?;
+        if v.max_horizon < forecast_days {
             return Err(c.err(
                 "lstm.max_horizon",
                 format!(
                     "must be at least forecast_days ({forecast_days}), got {}",
-                    self.max_horizon
+                    v.max_horizon
                 ),
             ));
         }
         Ok(self.values())
+    }
+}
+
+impl LstmConfig {
+    /// The one set of rules for LSTM settings, for the config section and for specs read
+    /// back from a bundle or built by hand (the twin crate's `LstmSpec::check`): every axis
+    /// lists at least one value and every value can train. The error is (key, why), the key
+    /// as written in the config.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        fn fail<T>(key: &str, why: impl Into<String>) -> Result<T, (String, String)> {
+            Err((format!("lstm.{key}"), why.into()))
+        }
+        for (key, empty) in [
+            ("param_grid.learning_rate", self.learning_rate.is_empty()),
+            ("param_grid.batch_size", self.batch_size.is_empty()),
+            (
+                "param_grid.sequence_length",
+                self.sequence_length.is_empty(),
+            ),
+            ("param_grid.dropout", self.dropout.is_empty()),
+            ("param_grid.weight_decay", self.weight_decay.is_empty()),
+        ] {
+            if empty {
+                return fail(key, "must list at least one value");
+            }
+        }
+        if let Some(x) = self
+            .learning_rate
+            .iter()
+            .find(|x| !(x.is_finite() && **x > 0.0))
+        {
+            return fail("param_grid.learning_rate", format!("must be > 0, got {x}"));
+        }
+        if self.batch_size.contains(&0) {
+            return fail("param_grid.batch_size", "must be at least 1");
+        }
+        if self.sequence_length.contains(&0) {
+            return fail("param_grid.sequence_length", "must be at least 1");
+        }
+        if let Some(x) = self.dropout.iter().find(|x| !(**x >= 0.0 && **x < 1.0)) {
+            return fail("param_grid.dropout", format!("must be in [0, 1), got {x}"));
+        }
+        if let Some(x) = self
+            .weight_decay
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0))
+        {
+            return fail("param_grid.weight_decay", format!("must be >= 0, got {x}"));
+        }
+        if self.hidden_size.is_empty() || self.hidden_size.contains(&0) {
+            return fail("hidden_size", "must be at least 1 (a number or a list)");
+        }
+        if self.num_layers.is_empty() || self.num_layers.contains(&0) {
+            return fail("num_layers", "must be at least 1 (a number or a list)");
+        }
+        for (key, v) in [
+            ("max_epochs", self.max_epochs),
+            ("patience", self.patience),
+            ("max_horizon", self.max_horizon),
+        ] {
+            if v == 0 {
+                return fail(key, "must be at least 1");
+            }
+        }
+        Ok(())
     }
 }

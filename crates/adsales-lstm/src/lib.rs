@@ -19,7 +19,7 @@ pub mod window;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use adsales::models::torch::LstmDevice;
+use adsales::models::torch::{LstmConfig, LstmDevice};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -85,32 +85,25 @@ impl LstmSpec {
         }
     }
 
-    /// Rejects settings that cannot train, naming the `lstm.*` key.
+    /// Rejects settings that cannot train, naming the `lstm.*` key: the root crate's one set
+    /// of rules ([`LstmConfig::check`]) applied to this single point.
     pub fn check(&self) -> Result<(), ModelError> {
-        let bad = |key: &str, why: &str| Err(self.unsupported(format!("lstm.{key} {why}")));
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", "must be a positive number");
+        LstmConfig {
+            device: self.device,
+            hidden_size: vec![self.hidden_size],
+            num_layers: vec![self.num_layers],
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            max_horizon: self.max_horizon,
+            learning_rate: vec![self.learning_rate],
+            batch_size: vec![self.batch_size],
+            sequence_length: vec![self.sequence_length],
+            dropout: vec![self.dropout],
+            weight_decay: vec![self.weight_decay],
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", "must be ≥ 0");
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad("dropout", "must be in [0, 1)");
-        }
-        for (key, v) in [
-            ("batch_size", self.batch_size),
-            ("sequence_length", self.sequence_length),
-            ("hidden_size", self.hidden_size),
-            ("num_layers", self.num_layers),
-            ("max_epochs", self.max_epochs),
-            ("patience", self.patience),
-            ("max_horizon", self.max_horizon),
-        ] {
-            if v == 0 {
-                return bad(key, "must be ≥ 1");
-            }
-        }
-        Ok(())
+        .check()
+        // A spec is one grid point: name its field (`lstm.dropout`), not the config's axis.
+        .map_err(|(key, why)| self.unsupported(format!("{} {why}", key.replace("param_grid.", ""))))
     }
 
     fn train_config(&self) -> TrainConfig {
