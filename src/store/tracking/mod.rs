@@ -12,13 +12,13 @@
 //! and tags so they go out in one call.
 
 mod error;
-pub mod filter;
+pub(crate) mod filter;
 mod fsutil;
 pub mod local;
 mod requests;
 pub mod rest;
 mod system;
-pub mod tags;
+pub(crate) mod tags;
 mod types;
 mod uri;
 mod validate;
@@ -29,12 +29,11 @@ use std::path::{Path, PathBuf};
 // `store::tracking::X` whichever file X lives in.
 pub use error::TrackingError;
 pub use requests::{Batch, NewRun, RunSearch};
-pub(crate) use system::user_name;
-pub use system::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, now_ms, system_tags};
+pub(crate) use system::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, now_ms, system_tags, user_name};
 pub use types::{ArtifactEntry, DatasetInput, Metric, ModelVersion, Run, RunInfo, RunStatus};
-pub use uri::{DEFAULT_TRACKING_URI, open_tracker, parse_runs_uri, runs_uri};
-pub use validate::safe_relative_path;
-pub(crate) use validate::validate_key;
+pub(crate) use uri::parse_runs_uri;
+pub use uri::{open_tracker, runs_uri};
+pub(crate) use validate::{safe_relative_path, validate_key};
 
 /// The tracking and registry operations the product needs.
 pub trait Tracker: Send + Sync + std::fmt::Debug {

@@ -83,7 +83,7 @@ impl NewRun {
 /// A run search. `filter` uses MLflow's syntax; the local store understands
 /// `params.k = 'v'`, `tags.k = 'v'` / `!=`, `metrics.k <op> number`,
 /// `attributes.status|run_name|run_id = '...'`, joined with `AND`
-/// (see [`filter`](super::filter)).
+/// (see the `filter` module).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSearch {
     pub experiment_ids: Vec<String>,

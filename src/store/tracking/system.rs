@@ -6,19 +6,19 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// Tag MLflow uses to nest a run under its parent.
-pub const TAG_PARENT_RUN_ID: &str = "mlflow.parentRunId";
+pub(crate) const TAG_PARENT_RUN_ID: &str = "mlflow.parentRunId";
 /// Tag holding a run's display name.
-pub const TAG_RUN_NAME: &str = "mlflow.runName";
+pub(crate) const TAG_RUN_NAME: &str = "mlflow.runName";
 
 /// Epoch milliseconds now.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// System tags computed once per process: `mlflow.source.name`, `mlflow.source.type`,
 /// `mlflow.user`, and `mlflow.source.git.commit` when the working directory is in a git
 /// checkout (no commit tag otherwise, and no failure).
-pub fn system_tags() -> &'static [(String, String)] {
+pub(crate) fn system_tags() -> &'static [(String, String)] {
     static TAGS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     TAGS.get_or_init(|| {
         let mut tags = vec![

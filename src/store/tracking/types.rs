@@ -20,7 +20,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// The wire name (`RUNNING`, `FINISHED`, ...).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "RUNNING",
             RunStatus::Scheduled => "SCHEDULED",
@@ -29,7 +29,7 @@ impl RunStatus {
             RunStatus::Killed => "KILLED",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "RUNNING" => RunStatus::Running,
             "SCHEDULED" => RunStatus::Scheduled,
@@ -40,7 +40,7 @@ impl RunStatus {
         })
     }
     /// The integer the file store keeps in `meta.yaml` (MLflow's `RunStatus` enum).
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         match self {
             RunStatus::Running => 1,
             RunStatus::Scheduled => 2,
@@ -49,7 +49,7 @@ impl RunStatus {
             RunStatus::Killed => 5,
         }
     }
-    pub fn from_code(c: i64) -> Option<Self> {
+    pub(crate) fn from_code(c: i64) -> Option<Self> {
         Some(match c {
             1 => RunStatus::Running,
             2 => RunStatus::Scheduled,

@@ -7,9 +7,10 @@ use super::{Tracker, local, rest};
 use crate::util::error::InputError;
 
 /// Tracking URI used when neither config nor environment names one.
-pub const DEFAULT_TRACKING_URI: &str = "mlruns";
+const DEFAULT_TRACKING_URI: &str = "mlruns";
 
-/// Open the backend the tracking URI names. An empty URI means [`DEFAULT_TRACKING_URI`].
+/// Open the backend the tracking URI names. An empty URI means `DEFAULT_TRACKING_URI`
+/// (`mlruns`).
 pub fn open_tracker(uri: &str) -> Result<Box<dyn Tracker>, TrackingError> {
     let uri = uri.trim();
     let uri = if uri.is_empty() {
@@ -54,7 +55,7 @@ pub fn runs_uri(run_id: &str, path: &str) -> String {
 }
 
 /// Split `runs:/<run_id>/<path>` into run id and path.
-pub fn parse_runs_uri(uri: &str) -> Option<(&str, &str)> {
+pub(crate) fn parse_runs_uri(uri: &str) -> Option<(&str, &str)> {
     let rest = uri.strip_prefix("runs:/")?;
     let rest = rest.trim_start_matches('/');
     let (run, path) = rest.split_once('/').unwrap_or((rest, ""));

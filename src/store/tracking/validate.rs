@@ -24,7 +24,7 @@ pub(crate) fn validate_key(kind: &str, key: &str) -> Result<(), TrackingError> {
 
 /// Check that an artifact path (ours or a server's) stays inside its root: relative, no `..`,
 /// no empty or `.` segments, no backslashes or NULs. Returns it with no leading/trailing `/`.
-pub fn safe_relative_path(path: &str) -> Result<String, TrackingError> {
+pub(crate) fn safe_relative_path(path: &str) -> Result<String, TrackingError> {
     let bad = |reason: &str| TrackingError::UnsafePath {
         path: path.to_string(),
         reason: reason.to_string(),

@@ -35,8 +35,9 @@ mod format;
 mod read;
 mod registry;
 mod runs;
+pub(crate) use format::file_uri_to_path;
+pub use format::path_to_file_uri;
 use format::*;
-pub use format::{file_uri_to_path, path_to_file_uri};
 
 const META: &str = "meta.yaml";
 const MODELS: &str = "models";
