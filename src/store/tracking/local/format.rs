@@ -130,7 +130,7 @@ pub(super) fn ready() -> String {
 }
 
 /// Path of a tracking URI that is a `file:` URI or a plain path.
-pub fn file_uri_to_path(uri: &str) -> Result<PathBuf, TrackingError> {
+pub(crate) fn file_uri_to_path(uri: &str) -> Result<PathBuf, TrackingError> {
     let rest = if let Some(r) = uri.strip_prefix("file://") {
         // file:///abs or file://localhost/abs
         let r = r.strip_prefix("localhost").unwrap_or(r);

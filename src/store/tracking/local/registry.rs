@@ -1,12 +1,18 @@
-//! Registry helpers of the file store: where models, versions and aliases live, and how a
-//! version's record and artifact folder are read back.
+//! The model registry in the file store (`<root>/models/<name>/`): registered models, their
+//! numbered versions and aliases, and where they live on disk. Apart from runs because the
+//! registry has its own layout and its own rules: versions are numbered under the store lock,
+//! and an alias is written only once its version's artifacts are verified.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use super::format::*;
 use super::{LocalTracker, META, MODELS, file_uri_to_path};
-use crate::store::tracking::{ModelVersion, TrackingError, parse_runs_uri, safe_relative_path};
+use crate::store::tracking::fsutil::{atomic_write, atomic_write_in, copy_tree_no_symlinks};
+use crate::store::tracking::{
+    ModelVersion, TrackingError, now_ms, parse_runs_uri, safe_relative_path, validate_key,
+};
 
 impl LocalTracker {
     pub(super) fn model_dir(&self, name: &str) -> Result<PathBuf, TrackingError> {
@@ -80,4 +86,178 @@ impl LocalTracker {
             )))
         }
     }
+}
+
+// The Tracker operations on the registry (the trait documents each); mod.rs dispatches to them.
+
+pub(super) fn create_registered_model(
+    store: &LocalTracker,
+    name: &str,
+) -> Result<(), TrackingError> {
+    let dir = store.model_dir(name)?;
+    if dir.join(META).is_file() {
+        return Ok(());
+    }
+    let _lock = store.lock()?;
+    if dir.join(META).is_file() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let meta = RegisteredModelMeta {
+        creation_timestamp: now,
+        description: None,
+        last_updated_timestamp: now,
+        name: name.to_string(),
+    };
+    atomic_write(&dir.join(META), &yaml(&meta)?)
+}
+
+pub(super) fn create_model_version(
+    store: &LocalTracker,
+    name: &str,
+    source: &str,
+    run_id: &str,
+    tags: &[(String, String)],
+) -> Result<ModelVersion, TrackingError> {
+    let mdir = store.model_dir(name)?;
+    if !mdir.join(META).is_file() {
+        return Err(TrackingError::NotFound {
+            what: "registered model",
+            name: name.to_string(),
+        });
+    }
+    store.run_dir(run_id)?;
+    for (k, _) in tags {
+        validate_key("model version tag", k)?;
+    }
+    let _lock = store.lock()?;
+    let version = store.version_numbers(name)?.last().copied().unwrap_or(0) + 1;
+    let vdir = store.version_dir(name, version)?;
+    fs::create_dir_all(&vdir).map_err(|e| TrackingError::io(&vdir, e))?;
+    for (k, v) in tags {
+        atomic_write_in(&vdir.join("tags").join(k), v.as_bytes(), &vdir)?;
+    }
+    let now = now_ms();
+    let meta = VersionMeta {
+        creation_timestamp: now,
+        current_stage: stage_none(),
+        description: None,
+        last_updated_timestamp: now,
+        name: name.to_string(),
+        run_id: Some(run_id.to_string()),
+        run_link: None,
+        source: source.to_string(),
+        status: ready(),
+        status_message: None,
+        storage_location: Some(source.to_string()),
+        user_id: None,
+        version,
+    };
+    atomic_write(&vdir.join(META), &yaml(&meta)?)?;
+    store.read_version(name, version, &BTreeMap::new())
+}
+
+pub(super) fn get_model_version(
+    store: &LocalTracker,
+    name: &str,
+    version: &str,
+) -> Result<ModelVersion, TrackingError> {
+    let v = check_version(version)?;
+    store.read_version(name, v, &store.aliases(name)?)
+}
+
+pub(super) fn set_alias(
+    store: &LocalTracker,
+    name: &str,
+    alias: &str,
+    version: &str,
+) -> Result<(), TrackingError> {
+    check_alias(alias)?;
+    let mv = get_model_version(store, name, version)?;
+    // Only point an alias at a version whose artifacts are all there and intact.
+    let src = store.version_source_dir(&mv)?;
+    if !src.exists() {
+        return Err(TrackingError::NotFound {
+            what: "model version artifacts",
+            name: format!("{name} version {version} ({})", src.display()),
+        });
+    }
+    if src.join(crate::store::bundle::MLMODEL).is_file() {
+        crate::store::bundle::verify_bundle(&src)?;
+    }
+    let mdir = store.model_dir(name)?;
+    atomic_write_in(
+        &mdir.join("aliases").join(alias),
+        mv.version.as_bytes(),
+        &mdir,
+    )
+}
+
+pub(super) fn get_alias(
+    store: &LocalTracker,
+    name: &str,
+    alias: &str,
+) -> Result<Option<ModelVersion>, TrackingError> {
+    check_alias(alias)?;
+    let p = store.model_dir(name)?.join("aliases").join(alias);
+    let v = match fs::read_to_string(&p) {
+        Ok(v) => v,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrackingError::io(&p, e)),
+    };
+    get_model_version(store, name, v.trim()).map(Some)
+}
+
+pub(super) fn delete_alias(
+    store: &LocalTracker,
+    name: &str,
+    alias: &str,
+) -> Result<(), TrackingError> {
+    check_alias(alias)?;
+    let p = store.model_dir(name)?.join("aliases").join(alias);
+    match fs::remove_file(&p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(TrackingError::io(&p, e)),
+    }
+}
+
+pub(super) fn list_versions(
+    store: &LocalTracker,
+    name: &str,
+) -> Result<Vec<ModelVersion>, TrackingError> {
+    let aliases = store.aliases(name)?;
+    let mut out = Vec::new();
+    for v in store.version_numbers(name)? {
+        match store.read_version(name, v, &aliases) {
+            Ok(mv) => out.push(mv),
+            // A version being created by another process has no meta.yaml yet.
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn download_model_version(
+    store: &LocalTracker,
+    name: &str,
+    version: &str,
+    dest_dir: &Path,
+) -> Result<PathBuf, TrackingError> {
+    let mv = get_model_version(store, name, version)?;
+    let src = store.version_source_dir(&mv)?;
+    if !src.exists() {
+        return Err(TrackingError::NotFound {
+            what: "model version artifacts",
+            name: format!("{name} version {version}"),
+        });
+    }
+    let leaf = src
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let dst = dest_dir.join(leaf);
+    copy_tree_no_symlinks(&src, &dst)?;
+    Ok(dst)
 }

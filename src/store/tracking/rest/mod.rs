@@ -12,35 +12,36 @@
 //!   exponential backoff; every request has a timeout.
 //! - `MLFLOW_TRACKING_TOKEN` (bearer) or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`
 //!   (basic) are sent on every request and never logged, printed or put in an error.
+//!
+//! Layout of this folder: `mod.rs` holds the client (configuration from the environment) and
+//! the [`Tracker`] impl, which only dispatches: one trait impl cannot span files, so each
+//! operation is a function named after its trait method in the file of its area: `runs.rs`
+//! (experiments and runs), `artifacts.rs` (through the server's artifact proxy), `registry.rs`
+//! (models, versions, aliases). `http.rs` sends requests, `wire.rs` reads and writes MLflow's
+//! JSON.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs;
-use std::io::Write;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 use super::{
     ArtifactEntry, Batch, DatasetInput, Metric, ModelVersion, NewRun, Run, RunInfo, RunSearch,
-    RunStatus, Tracker, TrackingError, now_ms, parse_runs_uri, safe_relative_path, validate_key,
+    RunStatus, Tracker, TrackingError,
 };
 use crate::util::error::InputError;
 
+mod artifacts;
 mod http;
+mod registry;
+mod runs;
 #[cfg(test)]
 mod tests;
 mod wire;
 
+use http::Auth;
 pub use http::RetryPolicy;
-use http::{Auth, Body};
-use wire::*;
-
-/// MLflow's per-request limits for `runs/log-batch`.
-const MAX_METRICS_PER_BATCH: usize = 1000;
-const MAX_PARAMS_PER_BATCH: usize = 100;
-const MAX_TAGS_PER_BATCH: usize = 100;
+use wire::base64;
 
 /// MLflow tracking server client.
 pub struct RestTracker {
@@ -148,126 +149,6 @@ impl RestTracker {
         self.retry = retry;
         self
     }
-
-    /// `(id, lifecycle_stage)` of the experiment called `name`, deleted ones included.
-    fn experiment_by_name(&self, name: &str) -> Result<Option<(String, String)>, TrackingError> {
-        let api = "experiments/get-by-name";
-        match self.call("GET", api, &[("experiment_name", name)], None) {
-            Ok(v) => {
-                let e = v.get("experiment");
-                let id = as_string(e.and_then(|e| e.get("experiment_id")))
-                    .ok_or_else(|| bad(api, "no experiment_id"))?;
-                let stage = as_string(e.and_then(|e| e.get("lifecycle_stage")))
-                    .unwrap_or_else(|| "active".into());
-                Ok(Some((id, stage)))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Path of a run's artifact root on the artifact proxy (`<exp>/<run>/artifacts`).
-    fn artifact_root(&self, run_id: &str) -> Result<String, TrackingError> {
-        if let Some(r) = self
-            .artifact_roots
-            .lock()
-            .ok()
-            .and_then(|m| m.get(run_id).cloned())
-        {
-            return Ok(r);
-        }
-        let run = self.get_run(run_id)?;
-        let uri = &run.info.artifact_uri;
-        let rest = uri.strip_prefix("mlflow-artifacts:").ok_or_else(|| {
-            TrackingError::Unsupported(format!(
-                "run {run_id}: artifact location {uri} is not served by the tracking server \
-                 (start the server with --serve-artifacts / --artifacts-destination)"
-            ))
-        })?;
-        // `mlflow-artifacts:/p` or `mlflow-artifacts://host:port/p`.
-        let path = match rest.strip_prefix("//") {
-            Some(r) => r.split_once('/').map(|x| x.1).unwrap_or(""),
-            None => rest.trim_start_matches('/'),
-        };
-        let path = path.trim_end_matches('/').to_string();
-        if let Ok(mut m) = self.artifact_roots.lock() {
-            m.insert(run_id.to_string(), path.clone());
-        }
-        Ok(path)
-    }
-
-    fn put_artifact(&self, root: &str, rel: &str, file: &Path) -> Result<(), TrackingError> {
-        let data = fs::read(file).map_err(|e| TrackingError::io(file, e))?;
-        let path = format!(
-            "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
-            encode_path(root),
-            encode_path(rel)
-        );
-        let ans = self.request("PUT", &path, &[], Body::Bytes(&data), None)?;
-        if !(200..300).contains(&ans.status) {
-            return Err(Self::api_error(&path, &ans));
-        }
-        Ok(())
-    }
-
-    fn get_artifact_file(&self, root: &str, rel: &str, dest: &Path) -> Result<(), TrackingError> {
-        let path = format!(
-            "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
-            encode_path(root),
-            encode_path(rel)
-        );
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
-        }
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.part-{}", super::fsutil::random_hex(6)));
-        let mut sink = |r: &mut dyn std::io::Read| -> std::io::Result<()> {
-            // Re-created on each attempt, so a retried download starts clean.
-            let mut f = fs::File::create(&tmp)?;
-            std::io::copy(r, &mut f)?;
-            f.flush()
-        };
-        let res = self.request("GET", &path, &[], Body::Empty, Some(&mut sink));
-        let ans = match res {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        if !(200..300).contains(&ans.status) {
-            let _ = fs::remove_file(&tmp);
-            return Err(Self::api_error(&path, &ans));
-        }
-        fs::rename(&tmp, dest).map_err(|e| TrackingError::io(dest, e))
-    }
-
-    fn log_batch_chunk(
-        &self,
-        run_id: &str,
-        params: &[(String, String)],
-        metrics: &[Metric],
-        tags: &[(String, String)],
-    ) -> Result<(), TrackingError> {
-        let metrics: Vec<Value> = metrics
-            .iter()
-            .map(|m| {
-                json!({"key": m.key, "value": metric_value_json(m.value),
-                       "timestamp": m.timestamp, "step": m.step})
-            })
-            .collect();
-        self.call(
-            "POST",
-            "runs/log-batch",
-            &[],
-            Some(&json!({"run_id": run_id, "params": kv_json(params),
-                         "metrics": metrics, "tags": kv_json(tags)})),
-        )?;
-        Ok(())
-    }
 }
 
 impl Tracker for RestTracker {
@@ -276,107 +157,23 @@ impl Tracker for RestTracker {
     }
 
     fn get_experiment(&self, name: &str) -> Result<Option<String>, TrackingError> {
-        Ok(self
-            .experiment_by_name(name)?
-            .filter(|(_, stage)| stage != "deleted")
-            .map(|(id, _)| id))
+        runs::get_experiment(self, name)
     }
 
     fn get_or_create_experiment(&self, name: &str) -> Result<String, TrackingError> {
-        let api = "experiments/get-by-name";
-        match self.experiment_by_name(name)? {
-            Some((id, stage)) if stage != "deleted" => return Ok(id),
-            // get-by-name also finds deleted experiments, and their name stays taken.
-            Some((id, _)) => {
-                return Err(TrackingError::Invalid(format!(
-                    "experiment {name:?} (id {id}) is deleted on the server: restore it or use another name"
-                )));
-            }
-            None => {}
-        }
-        match self.call(
-            "POST",
-            "experiments/create",
-            &[],
-            Some(&json!({"name": name})),
-        ) {
-            Ok(v) => as_string(v.get("experiment_id"))
-                .ok_or_else(|| bad("experiments/create", "no experiment_id")),
-            // Someone created it between our two calls.
-            Err(TrackingError::Api { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => self
-                .get_experiment(name)?
-                .ok_or_else(|| bad(api, "no experiment_id")),
-            Err(e) => Err(e),
-        }
+        runs::get_or_create_experiment(self, name)
     }
 
     fn create_run(&self, run: &NewRun) -> Result<RunInfo, TrackingError> {
-        let tags = run.all_tags();
-        let body = json!({
-            "experiment_id": run.experiment_id,
-            "run_name": run.run_name,
-            "start_time": run.start_time.unwrap_or_else(now_ms),
-            "user_id": super::user_name(),
-            "tags": kv_json(&tags),
-        });
-        let v = self.call("POST", "runs/create", &[], Some(&body))?;
-        let r = v.get("run").ok_or_else(|| bad("runs/create", "no run"))?;
-        Ok(parse_run("runs/create", r)?.info)
+        runs::create_run(self, run)
     }
 
     fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), TrackingError> {
-        for (k, _) in &batch.params {
-            validate_key("param", k)?;
-        }
-        for m in &batch.metrics {
-            validate_key("metric", &m.key)?;
-        }
-        // Respect the server's per-request limits: params and tags in chunks of 100, metrics
-        // in chunks of 1000 (and at most 1000 entities per request overall).
-        let mut p = batch.params.chunks(MAX_PARAMS_PER_BATCH);
-        let mut t = batch.tags.chunks(MAX_TAGS_PER_BATCH);
-        let mut m = batch.metrics.chunks(MAX_METRICS_PER_BATCH - 200);
-        loop {
-            let (pc, tc, mc) = (p.next(), t.next(), m.next());
-            if pc.is_none() && tc.is_none() && mc.is_none() {
-                return Ok(());
-            }
-            self.log_batch_chunk(
-                run_id,
-                pc.unwrap_or(&[]),
-                mc.unwrap_or(&[]),
-                tc.unwrap_or(&[]),
-            )?;
-        }
+        runs::log_batch(self, run_id, batch)
     }
 
     fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
-        for d in inputs {
-            d.validate()?;
-        }
-        let datasets: Vec<Value> = inputs
-            .iter()
-            .map(|d| {
-                let mut ds = json!({"name": d.name, "digest": d.digest,
-                                    "source_type": d.source_type, "source": d.source});
-                if let Some(p) = d.profile() {
-                    ds["profile"] = json!(p);
-                }
-                let tags: Vec<(String, String)> = d
-                    .context
-                    .iter()
-                    .map(|c| ("mlflow.data.context".to_string(), c.clone()))
-                    .collect();
-                json!({"tags": kv_json(&tags), "dataset": ds})
-            })
-            .collect();
-        self.call(
-            "POST",
-            "runs/log-inputs",
-            &[],
-            Some(&json!({"run_id": run_id, "datasets": datasets})),
-        )?;
-        Ok(())
+        runs::log_inputs(self, run_id, inputs)
     }
 
     fn log_artifact(
@@ -385,26 +182,7 @@ impl Tracker for RestTracker {
         local_file: &Path,
         artifact_path: Option<&str>,
     ) -> Result<(), TrackingError> {
-        let meta =
-            fs::symlink_metadata(local_file).map_err(|e| TrackingError::io(local_file, e))?;
-        let name = local_file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-        let (true, Some(name)) = (meta.is_file(), name) else {
-            return Err(TrackingError::UnsafePath {
-                path: local_file.display().to_string(),
-                reason: "not a regular file (symbolic links are refused)".into(),
-            });
-        };
-        let sub = safe_relative_path(artifact_path.unwrap_or(""))?;
-        let rel = if sub.is_empty() {
-            name
-        } else {
-            format!("{sub}/{name}")
-        };
-        safe_relative_path(&rel)?;
-        let root = self.artifact_root(run_id)?;
-        self.put_artifact(&root, &rel, local_file)
+        artifacts::log_artifact(self, run_id, local_file, artifact_path)
     }
 
     fn log_artifacts(
@@ -413,25 +191,7 @@ impl Tracker for RestTracker {
         local_dir: &Path,
         artifact_path: Option<&str>,
     ) -> Result<(), TrackingError> {
-        let meta = fs::symlink_metadata(local_dir).map_err(|e| TrackingError::io(local_dir, e))?;
-        if !meta.is_dir() {
-            return Err(TrackingError::UnsafePath {
-                path: local_dir.display().to_string(),
-                reason: "not a folder (symbolic links are refused)".into(),
-            });
-        }
-        let sub = safe_relative_path(artifact_path.unwrap_or(""))?;
-        let root = self.artifact_root(run_id)?;
-        for rel in super::fsutil::list_files_rel(local_dir)? {
-            let dest = if sub.is_empty() {
-                rel.clone()
-            } else {
-                format!("{sub}/{rel}")
-            };
-            safe_relative_path(&dest)?;
-            self.put_artifact(&root, &dest, &local_dir.join(&rel))?;
-        }
-        Ok(())
+        artifacts::log_artifacts(self, run_id, local_dir, artifact_path)
     }
 
     fn finish_run(
@@ -440,80 +200,19 @@ impl Tracker for RestTracker {
         status: RunStatus,
         end_time: Option<i64>,
     ) -> Result<(), TrackingError> {
-        self.call(
-            "POST",
-            "runs/update",
-            &[],
-            Some(&json!({"run_id": run_id, "status": status.as_str(),
-                         "end_time": end_time.unwrap_or_else(now_ms)})),
-        )?;
-        Ok(())
+        runs::finish_run(self, run_id, status, end_time)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Run, TrackingError> {
-        let v = self.call("GET", "runs/get", &[("run_id", run_id)], None)?;
-        let r = v.get("run").ok_or_else(|| bad("runs/get", "no run"))?;
-        parse_run("runs/get", r)
+        runs::get_run(self, run_id)
     }
 
     fn search_runs(&self, search: &RunSearch) -> Result<Vec<Run>, TrackingError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let want = search.max_results.saturating_sub(out.len()).min(1000);
-            if want == 0 {
-                break;
-            }
-            let mut body = json!({
-                "experiment_ids": search.experiment_ids,
-                "filter": search.filter,
-                "order_by": search.order_by,
-                "max_results": want,
-                "run_view_type": "ACTIVE_ONLY",
-            });
-            if let Some(t) = &token {
-                body["page_token"] = json!(t);
-            }
-            let v = self.call("POST", "runs/search", &[], Some(&body))?;
-            for r in v
-                .get("runs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                out.push(parse_run("runs/search", r)?);
-            }
-            token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(out)
+        runs::search_runs(self, search)
     }
 
     fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, TrackingError> {
-        let api = "metrics/get-history";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut q = vec![("run_id", run_id), ("metric_key", key)];
-            if let Some(t) = &token {
-                q.push(("page_token", t.as_str()));
-            }
-            let v = self.call("GET", api, &q, None)?;
-            for m in v
-                .get("metrics")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                out.push(parse_metric(api, m)?);
-            }
-            token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        runs::metric_history(self, run_id, key)
     }
 
     fn list_artifacts(
@@ -521,38 +220,7 @@ impl Tracker for RestTracker {
         run_id: &str,
         path: &str,
     ) -> Result<Vec<ArtifactEntry>, TrackingError> {
-        let rel = safe_relative_path(path)?;
-        let api = "artifacts/list";
-        let mut q = vec![("run_id", run_id)];
-        if !rel.is_empty() {
-            q.push(("path", rel.as_str()));
-        }
-        let v = self.call("GET", api, &q, None)?;
-        let mut out = Vec::new();
-        for f in v
-            .get("files")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let p = as_string(f.get("path")).ok_or_else(|| bad(api, "file without path"))?;
-            // The server's paths become local paths: refuse any that could escape, or that
-            // are not children of what we listed.
-            let p = safe_relative_path(&p)?;
-            let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
-            if p.is_empty() || parent != rel {
-                return Err(TrackingError::UnsafePath {
-                    path: p,
-                    reason: format!("listed under {rel:?} but not a child of it"),
-                });
-            }
-            out.push(ArtifactEntry {
-                path: p,
-                is_dir: f.get("is_dir").and_then(Value::as_bool).unwrap_or(false),
-                size: as_i64(f.get("file_size")).map(|s| s.max(0) as u64),
-            });
-        }
-        Ok(out)
+        artifacts::list_artifacts(self, run_id, path)
     }
 
     fn download_artifacts(
@@ -561,42 +229,11 @@ impl Tracker for RestTracker {
         path: &str,
         dest_dir: &Path,
     ) -> Result<PathBuf, TrackingError> {
-        let rel = safe_relative_path(path)?;
-        let root = self.artifact_root(run_id)?;
-        let entries = self.list_artifacts(run_id, &rel)?;
-        let dst = dest_dir.join(&rel);
-        if entries.is_empty() {
-            // A file (listing a file gives nothing) or an empty folder.
-            if rel.is_empty() {
-                fs::create_dir_all(&dst).map_err(|e| TrackingError::io(&dst, e))?;
-            } else {
-                self.get_artifact_file(&root, &rel, &dst)?;
-            }
-            return Ok(dst);
-        }
-        fs::create_dir_all(&dst).map_err(|e| TrackingError::io(&dst, e))?;
-        let mut stack = entries;
-        while let Some(e) = stack.pop() {
-            if e.is_dir {
-                stack.extend(self.list_artifacts(run_id, &e.path)?);
-            } else {
-                self.get_artifact_file(&root, &e.path, &dest_dir.join(&e.path))?;
-            }
-        }
-        Ok(dst)
+        artifacts::download_artifacts(self, run_id, path, dest_dir)
     }
 
     fn create_registered_model(&self, name: &str) -> Result<(), TrackingError> {
-        match self.call(
-            "POST",
-            "registered-models/create",
-            &[],
-            Some(&json!({"name": name})),
-        ) {
-            Ok(_) => Ok(()),
-            Err(TrackingError::Api { code, .. }) if code == "RESOURCE_ALREADY_EXISTS" => Ok(()),
-            Err(e) => Err(e),
-        }
+        registry::create_registered_model(self, name)
     }
 
     fn create_model_version(
@@ -606,146 +243,27 @@ impl Tracker for RestTracker {
         run_id: &str,
         tags: &[(String, String)],
     ) -> Result<ModelVersion, TrackingError> {
-        let api = "model-versions/create";
-        let v = self.call(
-            "POST",
-            api,
-            &[],
-            Some(&json!({"name": name, "source": source, "run_id": run_id,
-                         "tags": kv_json(tags)})),
-        )?;
-        let mut mv = parse_version(
-            api,
-            v.get("model_version")
-                .ok_or_else(|| bad(api, "no model_version"))?,
-        )?;
-        // Registration is asynchronous for some sources: wait (bounded) until READY.
-        let mut wait = Duration::from_millis(200);
-        for _ in 0..20 {
-            if mv.status != "PENDING_REGISTRATION" {
-                break;
-            }
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(Duration::from_secs(5));
-            mv = self.get_model_version(name, &mv.version)?;
-        }
-        if mv.status == "FAILED_REGISTRATION" {
-            return Err(TrackingError::Invalid(format!(
-                "model {name} version {}: registration failed",
-                mv.version
-            )));
-        }
-        Ok(mv)
+        registry::create_model_version(self, name, source, run_id, tags)
     }
 
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError> {
-        let api = "model-versions/get";
-        let v = self.call("GET", api, &[("name", name), ("version", version)], None)?;
-        parse_version(
-            api,
-            v.get("model_version")
-                .ok_or_else(|| bad(api, "no model_version"))?,
-        )
+        registry::get_model_version(self, name, version)
     }
 
     fn set_alias(&self, name: &str, alias: &str, version: &str) -> Result<(), TrackingError> {
-        self.call(
-            "POST",
-            "registered-models/alias",
-            &[],
-            Some(&json!({"name": name, "alias": alias, "version": version})),
-        )?;
-        Ok(())
+        registry::set_alias(self, name, alias, version)
     }
 
     fn get_alias(&self, name: &str, alias: &str) -> Result<Option<ModelVersion>, TrackingError> {
-        let api = "registered-models/alias";
-        match self.call("GET", api, &[("name", name), ("alias", alias)], None) {
-            Ok(v) => Ok(Some(parse_version(
-                api,
-                v.get("model_version")
-                    .ok_or_else(|| bad(api, "no model_version"))?,
-            )?)),
-            // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE, a missing
-            // model with 404.
-            Err(TrackingError::Api { code, message, .. })
-                if code == "RESOURCE_DOES_NOT_EXIST"
-                    || (code == "INVALID_PARAMETER_VALUE"
-                        && message.to_ascii_lowercase().contains("alias")) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        registry::get_alias(self, name, alias)
     }
 
     fn delete_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
-        // DELETE with a JSON body (the query form is ignored by the server).
-        match self.call(
-            "DELETE",
-            "registered-models/alias",
-            &[],
-            Some(&json!({"name": name, "alias": alias})),
-        ) {
-            Ok(_) => Ok(()),
-            Err(TrackingError::Api { code, .. })
-                if code == "RESOURCE_DOES_NOT_EXIST" || code == "INVALID_PARAMETER_VALUE" =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        registry::delete_alias(self, name, alias)
     }
 
     fn list_versions(&self, name: &str) -> Result<Vec<ModelVersion>, TrackingError> {
-        let api = "model-versions/search";
-        let filter = format!("name='{}'", name.replace('\'', "\\'"));
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut q = vec![("filter", filter.as_str()), ("max_results", "1000")];
-            if let Some(t) = &token {
-                q.push(("page_token", t.as_str()));
-            }
-            let v = self.call("GET", api, &q, None)?;
-            for mv in v
-                .get("model_versions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                out.push(parse_version(api, mv)?);
-            }
-            token = as_string(v.get("next_page_token")).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
-        // Aliases live on the registered model; the search answer may omit them.
-        if !out.is_empty() {
-            let rm = self.call("GET", "registered-models/get", &[("name", name)], None)?;
-            let mut by_version: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for a in rm
-                .get("registered_model")
-                .and_then(|r| r.get("aliases"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let (Some(al), Some(ver)) =
-                    (as_string(a.get("alias")), as_string(a.get("version")))
-                {
-                    by_version.entry(ver).or_default().push(al);
-                }
-            }
-            for mv in &mut out {
-                let mut al = by_version.remove(&mv.version).unwrap_or_default();
-                al.sort();
-                mv.aliases = al;
-            }
-        }
-        out.sort_by_key(|mv| mv.version.parse::<u64>().unwrap_or(u64::MAX));
-        Ok(out)
+        registry::list_versions(self, name)
     }
 
     fn download_model_version(
@@ -754,13 +272,6 @@ impl Tracker for RestTracker {
         version: &str,
         dest_dir: &Path,
     ) -> Result<PathBuf, TrackingError> {
-        let mv = self.get_model_version(name, version)?;
-        let (run_id, path) = parse_runs_uri(&mv.source).ok_or_else(|| {
-            TrackingError::Unsupported(format!(
-                "model {name} version {version}: source {} is not a runs:/ URI",
-                mv.source
-            ))
-        })?;
-        self.download_artifacts(run_id, path, dest_dir)
+        registry::download_model_version(self, name, version, dest_dir)
     }
 }

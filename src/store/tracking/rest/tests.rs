@@ -1,5 +1,15 @@
 //! Unit tests of the REST client: wire format, credentials, retries, hostile answers.
-use super::*;
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::http::Auth;
+use super::wire::{base64, encode_path, metric_value_json, parse_metric_value};
+use super::{RestTracker, RetryPolicy};
+use crate::store::tracking::{Tracker, TrackingError};
 
 #[test]
 fn base64_matches_rfc4648() {

@@ -1,0 +1,223 @@
+//! Run artifacts over the server's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/...`,
+//! listed through the tracking API's `artifacts/list`): uploads, listings and downloads. Apart
+//! from runs because this is where files cross the wire: a download streams into a temp file,
+//! and every path the server sends back is checked before it becomes a local path.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::RestTracker;
+use super::http::Body;
+use super::wire::*;
+use crate::store::tracking::fsutil::{list_files_rel, random_hex};
+use crate::store::tracking::{ArtifactEntry, TrackingError, safe_relative_path};
+
+impl RestTracker {
+    /// Path of a run's artifact root on the artifact proxy (`<exp>/<run>/artifacts`).
+    fn artifact_root(&self, run_id: &str) -> Result<String, TrackingError> {
+        if let Some(r) = self
+            .artifact_roots
+            .lock()
+            .ok()
+            .and_then(|m| m.get(run_id).cloned())
+        {
+            return Ok(r);
+        }
+        let run = super::runs::get_run(self, run_id)?;
+        let uri = &run.info.artifact_uri;
+        let rest = uri.strip_prefix("mlflow-artifacts:").ok_or_else(|| {
+            TrackingError::Unsupported(format!(
+                "run {run_id}: artifact location {uri} is not served by the tracking server \
+                 (start the server with --serve-artifacts / --artifacts-destination)"
+            ))
+        })?;
+        // `mlflow-artifacts:/p` or `mlflow-artifacts://host:port/p`.
+        let path = match rest.strip_prefix("//") {
+            Some(r) => r.split_once('/').map(|x| x.1).unwrap_or(""),
+            None => rest.trim_start_matches('/'),
+        };
+        let path = path.trim_end_matches('/').to_string();
+        if let Ok(mut m) = self.artifact_roots.lock() {
+            m.insert(run_id.to_string(), path.clone());
+        }
+        Ok(path)
+    }
+
+    fn put_artifact(&self, root: &str, rel: &str, file: &Path) -> Result<(), TrackingError> {
+        let data = fs::read(file).map_err(|e| TrackingError::io(file, e))?;
+        let path = format!(
+            "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
+            encode_path(root),
+            encode_path(rel)
+        );
+        let ans = self.request("PUT", &path, &[], Body::Bytes(&data), None)?;
+        if !(200..300).contains(&ans.status) {
+            return Err(Self::api_error(&path, &ans));
+        }
+        Ok(())
+    }
+
+    fn get_artifact_file(&self, root: &str, rel: &str, dest: &Path) -> Result<(), TrackingError> {
+        let path = format!(
+            "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
+            encode_path(root),
+            encode_path(rel)
+        );
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dest.with_file_name(format!(".{name}.part-{}", random_hex(6)));
+        let mut sink = |r: &mut dyn std::io::Read| -> std::io::Result<()> {
+            // Re-created on each attempt, so a retried download starts clean.
+            let mut f = fs::File::create(&tmp)?;
+            std::io::copy(r, &mut f)?;
+            f.flush()
+        };
+        let res = self.request("GET", &path, &[], Body::Empty, Some(&mut sink));
+        let ans = match res {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        if !(200..300).contains(&ans.status) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Self::api_error(&path, &ans));
+        }
+        fs::rename(&tmp, dest).map_err(|e| TrackingError::io(dest, e))
+    }
+}
+
+// The Tracker operations on artifacts (the trait documents each); mod.rs dispatches to them.
+
+pub(super) fn log_artifact(
+    store: &RestTracker,
+    run_id: &str,
+    local_file: &Path,
+    artifact_path: Option<&str>,
+) -> Result<(), TrackingError> {
+    let meta = fs::symlink_metadata(local_file).map_err(|e| TrackingError::io(local_file, e))?;
+    let name = local_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let (true, Some(name)) = (meta.is_file(), name) else {
+        return Err(TrackingError::UnsafePath {
+            path: local_file.display().to_string(),
+            reason: "not a regular file (symbolic links are refused)".into(),
+        });
+    };
+    let sub = safe_relative_path(artifact_path.unwrap_or(""))?;
+    let rel = if sub.is_empty() {
+        name
+    } else {
+        format!("{sub}/{name}")
+    };
+    safe_relative_path(&rel)?;
+    let root = store.artifact_root(run_id)?;
+    store.put_artifact(&root, &rel, local_file)
+}
+
+pub(super) fn log_artifacts(
+    store: &RestTracker,
+    run_id: &str,
+    local_dir: &Path,
+    artifact_path: Option<&str>,
+) -> Result<(), TrackingError> {
+    let meta = fs::symlink_metadata(local_dir).map_err(|e| TrackingError::io(local_dir, e))?;
+    if !meta.is_dir() {
+        return Err(TrackingError::UnsafePath {
+            path: local_dir.display().to_string(),
+            reason: "not a folder (symbolic links are refused)".into(),
+        });
+    }
+    let sub = safe_relative_path(artifact_path.unwrap_or(""))?;
+    let root = store.artifact_root(run_id)?;
+    for rel in list_files_rel(local_dir)? {
+        let dest = if sub.is_empty() {
+            rel.clone()
+        } else {
+            format!("{sub}/{rel}")
+        };
+        safe_relative_path(&dest)?;
+        store.put_artifact(&root, &dest, &local_dir.join(&rel))?;
+    }
+    Ok(())
+}
+
+pub(super) fn list_artifacts(
+    store: &RestTracker,
+    run_id: &str,
+    path: &str,
+) -> Result<Vec<ArtifactEntry>, TrackingError> {
+    let rel = safe_relative_path(path)?;
+    let api = "artifacts/list";
+    let mut q = vec![("run_id", run_id)];
+    if !rel.is_empty() {
+        q.push(("path", rel.as_str()));
+    }
+    let v = store.call("GET", api, &q, None)?;
+    let mut out = Vec::new();
+    for f in v
+        .get("files")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let p = as_string(f.get("path")).ok_or_else(|| bad(api, "file without path"))?;
+        // The server's paths become local paths: refuse any that could escape, or that
+        // are not children of what we listed.
+        let p = safe_relative_path(&p)?;
+        let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        if p.is_empty() || parent != rel {
+            return Err(TrackingError::UnsafePath {
+                path: p,
+                reason: format!("listed under {rel:?} but not a child of it"),
+            });
+        }
+        out.push(ArtifactEntry {
+            path: p,
+            is_dir: f.get("is_dir").and_then(Value::as_bool).unwrap_or(false),
+            size: as_i64(f.get("file_size")).map(|s| s.max(0) as u64),
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn download_artifacts(
+    store: &RestTracker,
+    run_id: &str,
+    path: &str,
+    dest_dir: &Path,
+) -> Result<PathBuf, TrackingError> {
+    let rel = safe_relative_path(path)?;
+    let root = store.artifact_root(run_id)?;
+    let entries = list_artifacts(store, run_id, &rel)?;
+    let dst = dest_dir.join(&rel);
+    if entries.is_empty() {
+        // A file (listing a file gives nothing) or an empty folder.
+        if rel.is_empty() {
+            fs::create_dir_all(&dst).map_err(|e| TrackingError::io(&dst, e))?;
+        } else {
+            store.get_artifact_file(&root, &rel, &dst)?;
+        }
+        return Ok(dst);
+    }
+    fs::create_dir_all(&dst).map_err(|e| TrackingError::io(&dst, e))?;
+    let mut stack = entries;
+    while let Some(e) = stack.pop() {
+        if e.is_dir {
+            stack.extend(list_artifacts(store, run_id, &e.path)?);
+        } else {
+            store.get_artifact_file(&root, &e.path, &dest_dir.join(&e.path))?;
+        }
+    }
+    Ok(dst)
+}
