@@ -1,5 +1,5 @@
-//! An MLflow-format file store (the layout MLflow's own `FileStore` writes, see
-//! `shared/design/mlflow.md`), so `mlflow ui`, the Python client (`MLFLOW_ALLOW_FILE_STORE=true`)
+//! An MLflow-format file store (the layout MLflow's own `FileStore` writes; MLflow's client
+//! reads it back in `tests/it/tracking_local.rs`), so `mlflow ui`, the Python client (`MLFLOW_ALLOW_FILE_STORE=true`)
 //! and `mlflow migrate-filestore` read what we log.
 //!
 //! Concurrency: several threads and several processes may write one store.
