@@ -65,6 +65,9 @@ pub struct FamilyRow {
     pub test_rmse: Option<f64>,
     pub test_mape: Option<f64>,
     pub test_mase: Option<f64>,
+    /// Share of test actuals inside the (calibrated) intervals, and their mean width.
+    pub test_coverage: Option<f64>,
+    pub test_width: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -196,6 +199,8 @@ fn tracking_info(cfg: &Config, tracking: &mut TrackingInfo) -> Result<()> {
                     test_rmse: r.metric(tags::TEST_RMSE),
                     test_mape: r.metric("test_mape"),
                     test_mase: r.metric("test_mase"),
+                    test_coverage: r.metric("test_coverage"),
+                    test_width: r.metric("test_width"),
                 })
                 .collect();
             board.sort_by(|a, b| {
@@ -349,12 +354,12 @@ fn push_latest_train(s: &mut String, l: &TrainRunInfo) {
         .max()
         .unwrap_or(0);
     s.push_str(&format!(
-        "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
-        "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE"
+        "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6} {:>7} {:>11}\n",
+        "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE", "cover%", "width"
     ));
     for r in &l.leaderboard {
         s.push_str(&format!(
-            "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6}\n",
+            "  {:<15} {:<w$} {:>11} {:>11} {:>7} {:>6} {:>7} {:>11}\n",
             r.family,
             r.best_spec,
             opt(r.val_rmse),
@@ -362,6 +367,12 @@ fn push_latest_train(s: &mut String, l: &TrainRunInfo) {
             opt(r.test_mape),
             r.test_mase
                 .map(|x| format!("{x:.3}"))
+                .unwrap_or_else(|| "-".into()),
+            r.test_coverage
+                .map(|x| format!("{:.1}", 100.0 * x))
+                .unwrap_or_else(|| "-".into()),
+            r.test_width
+                .map(|x| format!("{x:.0}"))
                 .unwrap_or_else(|| "-".into())
         ));
     }

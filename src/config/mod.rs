@@ -233,11 +233,10 @@ impl ConfigFile {
         }
 
         let mlflow = self.mlflow.check(&c, &base, env_tracking_uri)?;
-        let exog_names: Vec<String> = data.exog.iter().map(|e| e.name.clone()).collect();
         let models = ModelsConfig {
             seed: self.seed,
             arima: self.arima.check(&c)?,
-            sarimax: self.sarimax.check(&c, &exog_names)?,
+            sarimax: self.sarimax.check(&c, &data.exog)?,
             lstm: self.lstm.check(&c, self.forecast_days)?,
         };
 

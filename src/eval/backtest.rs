@@ -105,7 +105,7 @@ pub fn evaluate(
         });
     }
     Ok(Evaluation {
-        metrics: Metrics::compute(&act, &pred, &lo, &hi, mase_scale),
+        metrics: Metrics::compute(&act, &pred, &lo, &hi, mase_scale, level),
         step_rmse: per_step.iter().map(|(a, p)| rmse(a, p)).collect(),
         forecasts,
     })

@@ -104,15 +104,53 @@ pub struct Metrics {
     pub n: usize,
     /// Interval coverage: share of actuals inside [lower, upper].
     pub coverage: f64,
+    /// Mean interval width (upper − lower), in the target's units.
+    #[serde(default = "nan")]
+    pub width: f64,
+    /// Mean Winkler (interval) score at the evaluated level: the width, plus 2/α times the
+    /// distance by which the actual falls outside (α = 1 − level). Lower is better; it
+    /// rewards narrow intervals only while they cover.
+    #[serde(default = "nan")]
+    pub winkler: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+/// Mean Winkler score of central intervals at `level` (see [`Metrics::winkler`]).
+pub fn winkler(actual: &[f64], lower: &[f64], upper: &[f64], level: f64) -> f64 {
+    if actual.is_empty() {
+        return f64::NAN;
+    }
+    let alpha = 1.0 - level;
+    let total: f64 = actual
+        .iter()
+        .zip(lower.iter().zip(upper))
+        .map(|(&a, (&l, &u))| {
+            let miss = if a < l {
+                l - a
+            } else if a > u {
+                a - u
+            } else {
+                0.0
+            };
+            (u - l) + 2.0 / alpha * miss
+        })
+        .sum();
+    total / actual.len() as f64
 }
 
 impl Metrics {
+    /// Every metric of point forecasts `pred` and central intervals at `level` against
+    /// `actual`; `scale` is the MASE denominator.
     pub fn compute(
         actual: &[f64],
         pred: &[f64],
         lower: &[f64],
         upper: &[f64],
         scale: f64,
+        level: f64,
     ) -> Metrics {
         let (mape, mape_skipped) = mape(actual, pred);
         let inside = actual
@@ -133,6 +171,12 @@ impl Metrics {
             } else {
                 inside as f64 / actual.len() as f64
             },
+            width: if actual.is_empty() {
+                f64::NAN
+            } else {
+                upper.iter().zip(lower).map(|(u, l)| u - l).sum::<f64>() / actual.len() as f64
+            },
+            winkler: winkler(actual, lower, upper, level),
         }
     }
 }

@@ -2,5 +2,6 @@
 //! model is judged with (protocol §4–§5).
 
 pub mod backtest;
+pub mod calibration;
 pub mod exog;
 pub mod metrics;

@@ -123,14 +123,29 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
         .scaler
         .index_of(&spec.target)
         .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
+    // Intervals as the backtest judged them: calibrated (§4.5) when the bundle carries a
+    // calibration, the model's own otherwise.
     let forecast = dates
         .iter()
         .enumerate()
-        .map(|(h, d)| ForecastRow {
-            date: *d,
-            prediction: m.scaler.inverse_value(t, f.mean[h]),
-            lower: m.scaler.inverse_value(t, f.lower[h]),
-            upper: m.scaler.inverse_value(t, f.upper[h]),
+        .map(|(h, d)| {
+            let prediction = m.scaler.inverse_value(t, f.mean[h]);
+            let (lower, upper) = match &m.calibration {
+                Some(c) => {
+                    let w = c.half_width(h, req.level);
+                    (prediction - w, prediction + w)
+                }
+                None => (
+                    m.scaler.inverse_value(t, f.lower[h]),
+                    m.scaler.inverse_value(t, f.upper[h]),
+                ),
+            };
+            ForecastRow {
+                date: *d,
+                prediction,
+                lower,
+                upper,
+            }
         })
         .collect();
     let y = features.col(&spec.target).expect("target");

@@ -5,6 +5,7 @@
 //! origin with its parameters fixed. The backtest, the grid search, registration and inference
 //! only ever see these two traits, so a new family is one new module.
 
+pub mod calibration;
 pub mod ets;
 pub mod family;
 pub mod mstl;
@@ -112,6 +113,11 @@ pub trait Forecaster: Send + Sync {
     /// Settings as (key, value) pairs for tracking.
     fn params(&self) -> Vec<(String, String)>;
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError>;
+    /// The exogenous drivers whose future values the point's model reads (protocol §5);
+    /// its bundle records them, and inference plans or forecasts only these.
+    fn drivers(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Whether the test evaluation refits on train + val (statistical families) or keeps the
     /// model fitted on train and early-stopped on val (the LSTM).
     fn refit_for_test(&self) -> bool {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Daily;
 use crate::data::preprocess::MinMaxScaler;
 use crate::data::{DataConfig, Exog, FeatureConfig, FillMissing};
+use crate::models::calibration::Calibration;
 use crate::models::{Family, FittedForecaster, ModelError};
 use crate::store::bundle::{self, BundleMeta, MlModel};
 
@@ -22,6 +23,9 @@ pub const SCALER_FILE: &str = "scaler.json";
 pub const FEATURE_SPEC_FILE: &str = "feature_spec.json";
 pub const HISTORY_FILE: &str = "history.csv";
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The split-conformal calibration of the model's intervals (protocol §4.5); absent in
+/// bundles saved before calibration, whose intervals are the model's own.
+pub const CALIBRATION_FILE: &str = "calibration.json";
 
 /// How to rebuild the model's input frame from raw rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +123,7 @@ pub fn write_bundle(
     history: &Daily,
     fitted: &dyn FittedForecaster,
     summary: &serde_json::Value,
+    calibration: Option<&Calibration>,
     run_id: Option<&str>,
 ) -> Result<MlModel, ModelError> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
@@ -141,6 +146,12 @@ pub fn write_bundle(
             .expect("serialises")
             .as_bytes(),
     )?;
+    if let Some(c) = calibration {
+        put(
+            CALIBRATION_FILE,
+            serde_json::to_string(c).expect("serialises").as_bytes(),
+        )?;
+    }
     bundle::finalize_bundle(
         dir,
         &BundleMeta {
@@ -159,6 +170,7 @@ pub struct LoadedModel {
     pub scaler: MinMaxScaler,
     pub history: Daily,
     pub summary: serde_json::Value,
+    pub calibration: Option<Calibration>,
     pub fitted: Box<dyn FittedForecaster>,
 }
 
@@ -176,6 +188,25 @@ pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
     let history = history_from_csv(&dir.join(HISTORY_FILE))?;
     let summary = serde_json::from_str(&read(SUMMARY_FILE)?)
         .map_err(|e| ModelError::io(&dir.join(SUMMARY_FILE), e))?;
+    let calibration = if dir.join(CALIBRATION_FILE).is_file() {
+        let c: Calibration = serde_json::from_str(&read(CALIBRATION_FILE)?)
+            .map_err(|e| ModelError::io(&dir.join(CALIBRATION_FILE), e))?;
+        if c.errors.is_empty()
+            || c.errors
+                .iter()
+                .flatten()
+                .any(|e| !(e.is_finite() && *e >= 0.0))
+        {
+            return Err(ModelError::io(
+                &dir.join(CALIBRATION_FILE),
+                "errors must be finite, non-negative numbers for at least one step",
+            )
+            .into());
+        }
+        Some(c)
+    } else {
+        None
+    };
     let fitted = load_fitted(&manifest.flavors.adsales.family, dir)?;
     Ok(LoadedModel {
         manifest,
@@ -183,6 +214,7 @@ pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
         scaler,
         history,
         summary,
+        calibration,
         fitted,
     })
 }

@@ -144,3 +144,59 @@ fn sarimax_forecasts_ignore_poisoned_future_clicks() {
     early.cols[2][last - 1] = 50.0;
     assert_ne!(run(&early).last(), base.last());
 }
+
+/// Calibration (protocol §4.5) reads the validation errors only: poisoning the test segment's
+/// revenue changes the test errors but not one calibrated interval width.
+#[test]
+fn calibration_reads_nothing_after_validation() {
+    use crate::common::{Project, raw_csv, stderr};
+    let days = 200;
+    let clean = raw_csv(days, &[]);
+    // The last 20 days lie inside the test segment (the last 15% of the rows after warm-up).
+    let first_poisoned =
+        chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Duration::days((days - 20) as i64);
+    let poisoned: String = clean
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            match cells[0].parse::<NaiveDate>() {
+                Ok(d) if d >= first_poisoned => {
+                    let mut c: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+                    c[12] = format!("{:.2}", c[12].parse::<f64>().unwrap() * 3.0);
+                    c.join(",")
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let board = |csv: &str| -> Vec<String> {
+        let p = Project::new();
+        p.write("raw.csv", csv);
+        p.config("");
+        let o = p.run(&["train", "--config", "config.yaml", "--no-track"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(p.path("artifacts/leaderboard.csv")).unwrap();
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+        let row: Vec<String> = rdr
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(String::from)
+            .collect();
+        ["test_rmse", "test_width"]
+            .iter()
+            .map(|k| row[header.iter().position(|h| h == k).unwrap()].clone())
+            .collect()
+    };
+    let (a, b) = (board(&clean), board(&poisoned));
+    assert_ne!(a[0], b[0], "the poison must reach the test errors");
+    assert_eq!(
+        a[1], b[1],
+        "calibrated widths must not see the test segment"
+    );
+}

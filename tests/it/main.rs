@@ -20,6 +20,8 @@ mod bundle;
 mod e2e_local;
 // train, infer and info against a real MLflow server; MLflow's Python client reads the result.
 mod e2e_rest;
+// Driver sets as a SARIMAX grid axis: validation keeps an outcome driver out.
+mod driver_sets;
 // Our ETS filter and forecasts against statsmodels with the same parameters.
 mod ets_parity;
 // Ctrl-C during train marks runs KILLED; credentials never reach logs or errors.

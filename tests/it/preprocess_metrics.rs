@@ -69,8 +69,13 @@ fn metrics_match_hand_computation() {
         &[90.0, -1.0, 45.0, 150.0],
         &[120.0, 1.0, 60.0, 190.0],
         7.0,
+        0.8,
     );
     assert_eq!(m.coverage, 0.75);
+    // Widths 30, 2, 15, 40 → 21.75; Winkler at 80%: 200 is 10 above 190, times 2/0.2 = 100
+    // on top of the widths (87) → 187 / 4.
+    assert!((m.width - 21.75).abs() < 1e-12);
+    assert!((m.winkler - 46.75).abs() < 1e-12);
     assert!(metrics::rmse(&[], &[]).is_nan());
 }
 

@@ -8,7 +8,6 @@ use super::grid::FamilyResult;
 use crate::config::Config;
 use crate::data::features;
 use crate::data::pipeline::DataStages;
-use crate::models::family;
 use crate::store::modelio::{self, FeatureSpec};
 
 /// Writes the bundle of a family's best (test) model into `dir`.
@@ -35,7 +34,7 @@ pub fn write_family_bundle(
         fill_missing: cfg.data.fill_missing,
         features: cfg.features.clone(),
         columns: prep.scaled.names.clone(),
-        model_exog: family::get(f.family)?.drivers(&cfg.models),
+        model_exog: p.drivers.clone(),
         forecast_days: cfg.forecast_days,
         interval_level: cfg.interval_level,
         data_sha256: data_sha.to_string(),
@@ -58,6 +57,7 @@ pub fn write_family_bundle(
         &stages.daily,
         model.as_ref(),
         &summary,
+        f.calibration.as_ref(),
         run_id,
     )
     .with_context(|| format!("writing the bundle of {}", p.spec))?;

@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::data::pipeline::DataStages;
 use crate::eval::backtest::{self, Evaluation};
+use crate::eval::calibration::{self, Calibration};
 use crate::eval::exog::{FutureTable, WEEK};
 use crate::eval::metrics::seasonal_naive_mae;
 use crate::models::Family;
@@ -22,6 +23,8 @@ use crate::models::{FitData, FitInfo, FittedForecaster, Forecaster, ModelError, 
 pub struct PointResult {
     pub spec: String,
     pub params: Vec<(String, String)>,
+    /// The drivers its model reads.
+    pub drivers: Vec<String>,
     pub fit_seconds: f64,
     pub info: Option<FitInfo>,
     pub val: Option<Evaluation>,
@@ -38,9 +41,13 @@ pub struct FamilyResult {
     pub points: Vec<PointResult>,
     /// Index into `points` of the lowest validation RMSE.
     pub best: Option<usize>,
+    /// Test evaluation, its intervals calibrated on the best point's validation errors.
     pub test: Option<Evaluation>,
     #[serde(skip)]
     pub test_model: Option<Box<dyn FittedForecaster>>,
+    /// The split-conformal calibration from the best point's validation backtest (§4.5),
+    /// which the test evaluation and the bundle's forecasts use.
+    pub calibration: Option<Calibration>,
     pub seconds: f64,
 }
 
@@ -150,6 +157,7 @@ impl<'a> EvalContext<'a> {
         PointResult {
             spec: model.spec(),
             params: model.params(),
+            drivers: model.drivers(),
             fit_seconds,
             info,
             val,
@@ -184,9 +192,14 @@ impl<'a> EvalContext<'a> {
                 _ => Some((i, r)),
             })
             .map(|(i, _)| i);
-        let (mut test, mut test_model) = (None, None);
+        let (mut test, mut test_model, mut calibration) = (None, None, None);
         if let Some(b) = best {
             let spec = &specs[b];
+            let actual = self.stages.prepared.real.target();
+            let cal = points[b]
+                .val
+                .as_ref()
+                .map(|v| calibration::from_evaluation(v, actual));
             let model = if spec.refit_for_test() {
                 let prep = &self.stages.prepared;
                 spec.fit(&FitData {
@@ -201,9 +214,14 @@ impl<'a> EvalContext<'a> {
                     .ok_or_else(|| ModelError::BadInput("no fitted model".into()))
             };
             match model.and_then(|m| self.evaluate(m.as_ref(), true).map(|ev| (ev, m))) {
-                Ok((ev, m)) => {
+                Ok((mut ev, m)) => {
+                    if let Some(c) = &cal {
+                        let level = self.cfg.interval_level;
+                        calibration::apply(c, &mut ev, actual, level, self.test_scale);
+                    }
                     test = Some(ev);
                     test_model = Some(m);
+                    calibration = cal;
                 }
                 Err(e) => {
                     warn!(spec = %spec.spec(), "test evaluation of the family's best point failed: {e}");
@@ -217,6 +235,7 @@ impl<'a> EvalContext<'a> {
             best,
             test,
             test_model,
+            calibration,
             seconds: t0.elapsed().as_secs_f64(),
         }
     }

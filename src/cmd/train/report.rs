@@ -8,13 +8,13 @@ use crate::config::Config;
 /// The leaderboard as CSV (every family's best point).
 pub fn leaderboard_csv(report: &TrainReport) -> String {
     let mut out = String::from(
-        "winner,family,best_spec,val_rmse,test_rmse,test_mae,test_mape,test_r2,test_mase,test_coverage,seconds\n",
+        "winner,family,best_spec,val_rmse,test_rmse,test_mae,test_mape,test_r2,test_mase,test_coverage,test_width,test_winkler,seconds\n",
     );
     for (i, f) in report.families.iter().enumerate() {
         if let (Some(p), Some(t)) = (f.best_point(), &f.test) {
             let m = &t.metrics;
             out.push_str(&format!(
-                "{},{},\"{}\",{},{},{},{},{},{},{},{}\n",
+                "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{}\n",
                 Some(i) == report.winner,
                 f.family.as_str(),
                 p.spec.replace('"', "'"),
@@ -25,6 +25,8 @@ pub fn leaderboard_csv(report: &TrainReport) -> String {
                 m.r2,
                 m.mase,
                 m.coverage,
+                m.width,
+                m.winkler,
                 f.seconds
             ));
         }
@@ -92,15 +94,24 @@ pub fn leaderboard(report: &TrainReport) -> String {
         .unwrap_or(25);
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<2}{:<15} {:<w$} {:>11} {:>11} {:>7} {:>6} {:>8}\n",
-        "", "family", "best spec", "val RMSE", "test RMSE", "MAPE%", "MASE", "time s"
+        "{:<2}{:<15} {:<w$} {:>11} {:>11} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
+        "",
+        "family",
+        "best spec",
+        "val RMSE",
+        "test RMSE",
+        "MAPE%",
+        "MASE",
+        "cover%",
+        "width",
+        "time s"
     ));
     for (i, f) in report.families.iter().enumerate() {
         let mark = if Some(i) == report.winner { "*" } else { "" };
         let failed = f.points.iter().filter(|p| p.val.is_none()).count();
         match (f.best_point(), &f.test) {
             (Some(p), Some(t)) => out.push_str(&format!(
-                "{:<2}{:<15} {:<w$} {:>11.2} {:>11.2} {:>7.2} {:>6.3} {:>8.3}{}\n",
+                "{:<2}{:<15} {:<w$} {:>11.2} {:>11.2} {:>7.2} {:>6.3} {:>7.1} {:>11.0} {:>8.3}{}\n",
                 mark,
                 f.family.as_str(),
                 p.spec,
@@ -108,6 +119,8 @@ pub fn leaderboard(report: &TrainReport) -> String {
                 t.metrics.rmse,
                 t.metrics.mape,
                 t.metrics.mase,
+                100.0 * t.metrics.coverage,
+                t.metrics.width,
                 f.seconds,
                 if failed > 0 {
                     format!("  ({failed} of {} grid points failed)", f.points.len())

@@ -69,6 +69,8 @@ fn eval_metrics(prefix: &str, ev: &Evaluation, batch: &mut Batch) {
         ("r2", m.r2),
         ("mase", m.mase),
         ("coverage", m.coverage),
+        ("width", m.width),
+        ("winkler", m.winkler),
     ] {
         batch.metrics.push(crate::store::tracking::Metric::new(
             format!("{prefix}_{k}"),

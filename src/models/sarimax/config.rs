@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{SarimaxForecaster, SarimaxSpec, Trend};
+use crate::data::{Exog, FuturePolicy};
 use crate::models::family::{ModelFamily, ModelsConfig};
 use crate::models::{FittedForecaster, Forecaster, ModelError};
 use crate::util::error::{ConfigKeys, InputError};
@@ -43,15 +44,34 @@ pub struct ArimaGridFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SarimaxFile {
-    /// Exogenous columns the SARIMAX family regresses on (each must be in `data.exog`).
+    /// Exogenous columns the SARIMAX family may regress on (each must be in `data.exog`).
     pub exog: Vec<String>,
+    /// Which subsets of `exog` the grid tries (a grid axis, chosen by validation RMSE).
+    pub exog_sets: ExogSetsFile,
     pub param_grid: SarimaxGridFile,
+}
+
+/// `sarimax.exog_sets`: `auto`, or an explicit list of driver lists.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ExogSetsFile {
+    /// `auto`: none, the known drivers alone, the known ones plus each forecast driver, all.
+    Auto(AutoKeyword),
+    List(Vec<Vec<String>>),
+}
+
+/// The keyword `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoKeyword {
+    Auto,
 }
 
 impl Default for SarimaxFile {
     fn default() -> Self {
         SarimaxFile {
             exog: vec!["ad_spend".into(), "clicks".into(), "impressions".into()],
+            exog_sets: ExogSetsFile::Auto(AutoKeyword::Auto),
             param_grid: SarimaxGridFile {
                 order: vec![[1, 0, 1], [1, 1, 1], [2, 0, 1]],
                 seasonal_order: vec![[0, 0, 0, 7], [1, 0, 1, 7], [0, 1, 1, 7], [1, 1, 1, 7]],
@@ -81,8 +101,10 @@ pub struct ArimaGrid {
 /// The checked `sarimax` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SarimaxSettings {
-    /// Drivers every grid point regresses on (all in `data.exog`).
+    /// Drivers the grid may regress on (all in `data.exog`).
     pub exog: Vec<String>,
+    /// The driver sets the grid tries, simplest first, each in `exog`'s order.
+    pub exog_sets: Vec<Vec<String>>,
     pub order: Vec<(usize, usize, usize)>,
     /// `(P, D, Q, s)`; all zero when the point has no seasonal part.
     pub seasonal_order: Vec<(usize, usize, usize, usize)>,
@@ -116,12 +138,9 @@ impl ArimaFile {
 }
 
 impl SarimaxFile {
-    /// Checks the section against the configured drivers `data_exog`.
-    pub fn check(
-        &self,
-        c: &ConfigKeys,
-        data_exog: &[String],
-    ) -> Result<SarimaxSettings, InputError> {
+    /// Checks the section against the configured drivers `drivers` (`data.exog`).
+    pub fn check(&self, c: &ConfigKeys, drivers: &[Exog]) -> Result<SarimaxSettings, InputError> {
+        let data_exog: Vec<String> = drivers.iter().map(|e| e.name.clone()).collect();
         for (i, e) in self.exog.iter().enumerate() {
             if !data_exog.contains(e) {
                 return Err(c.err(
@@ -152,6 +171,7 @@ impl SarimaxFile {
         }
         Ok(SarimaxSettings {
             exog: self.exog.clone(),
+            exog_sets: self.exog_sets(c, drivers)?,
             order: g
                 .order
                 .iter()
@@ -175,6 +195,71 @@ impl SarimaxFile {
                 .collect(),
             trend: g.trend.clone(),
         })
+    }
+}
+
+impl SarimaxFile {
+    /// The driver sets of the grid (protocol §5): `auto` gives none, the known-policy drivers
+    /// alone, the known ones plus each forecast-policy driver, and all of `exog`; a forecast
+    /// driver enters a model only if validation says its forecast error is worth it.
+    fn exog_sets(&self, c: &ConfigKeys, drivers: &[Exog]) -> Result<Vec<Vec<String>>, InputError> {
+        // Every set lists its drivers in `exog`'s order, so equal sets are equal vectors and
+        // the parameters of a fit come in one order.
+        let ordered = |set: &[&String]| -> Vec<String> {
+            self.exog
+                .iter()
+                .filter(|e| set.contains(e))
+                .cloned()
+                .collect()
+        };
+        let mut sets: Vec<Vec<String>> = Vec::new();
+        match &self.exog_sets {
+            ExogSetsFile::Auto(_) => {
+                let policy =
+                    |name: &String| drivers.iter().find(|d| &d.name == name).map(|d| d.policy);
+                let known: Vec<&String> = self
+                    .exog
+                    .iter()
+                    .filter(|e| policy(e) == Some(FuturePolicy::Known))
+                    .collect();
+                let forecast = self
+                    .exog
+                    .iter()
+                    .filter(|e| policy(e) == Some(FuturePolicy::Forecast));
+                sets.push(Vec::new());
+                sets.push(ordered(&known));
+                for f in forecast {
+                    let mut s = known.clone();
+                    s.push(f);
+                    sets.push(ordered(&s));
+                }
+                sets.push(self.exog.clone());
+            }
+            ExogSetsFile::List(list) => {
+                c.non_empty("sarimax.exog_sets", list)?;
+                for (i, set) in list.iter().enumerate() {
+                    for (j, name) in set.iter().enumerate() {
+                        if !self.exog.contains(name) {
+                            return Err(c.err(
+                                &format!("sarimax.exog_sets[{i}][{j}]"),
+                                format!(
+                                    "`{name}` is not in sarimax.exog (which lists: {})",
+                                    self.exog.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                    sets.push(ordered(&set.iter().collect::<Vec<_>>()));
+                }
+            }
+        }
+        let mut unique: Vec<Vec<String>> = Vec::new();
+        for s in sets {
+            if !unique.contains(&s) {
+                unique.push(s);
+            }
+        }
+        Ok(unique)
     }
 }
 
@@ -231,23 +316,33 @@ impl ModelFamily for SarimaxFamily {
     fn specs(&self, cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
         let g = &cfg.sarimax;
         let mut specs = Vec::new();
-        for &order in &g.order {
-            for &seasonal in &g.seasonal_order {
-                for &trend in &g.trend {
-                    specs.push(boxed(SarimaxSpec {
-                        order,
-                        seasonal,
-                        trend,
-                        exog: g.exog.clone(),
-                        exact_diffuse: false,
-                    }));
+        // Driver sets outermost, simplest first: a tie in validation RMSE keeps the earlier
+        // grid point, so the fewer drivers.
+        for exog in &g.exog_sets {
+            for &order in &g.order {
+                for &seasonal in &g.seasonal_order {
+                    for &trend in &g.trend {
+                        specs.push(boxed(SarimaxSpec {
+                            order,
+                            seasonal,
+                            trend,
+                            exog: exog.clone(),
+                            exact_diffuse: false,
+                        }));
+                    }
                 }
             }
         }
         Ok(specs)
     }
     fn drivers(&self, cfg: &ModelsConfig) -> Vec<String> {
-        cfg.sarimax.exog.clone()
+        let sets = &cfg.sarimax.exog_sets;
+        cfg.sarimax
+            .exog
+            .iter()
+            .filter(|e| sets.iter().any(|s| s.contains(e)))
+            .cloned()
+            .collect()
     }
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
         super::load_boxed(dir)

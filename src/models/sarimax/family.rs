@@ -93,6 +93,9 @@ impl Forecaster for SarimaxForecaster {
     fn spec(&self) -> String {
         self.spec.to_string()
     }
+    fn drivers(&self) -> Vec<String> {
+        self.spec.exog.clone()
+    }
     fn params(&self) -> Vec<(String, String)> {
         let (p, d, q) = self.spec.order;
         let (sp, sd, sq, s) = self.spec.seasonal;
