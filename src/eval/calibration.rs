@@ -1,4 +1,4 @@
-//! Calibrated intervals (protocol §4.5): split conformal per horizon step.
+//! Calibrated intervals (protocol §4.4): split conformal per horizon step.
 //!
 //! A family's own intervals assume its model is right and, for SARIMAX, that forecast drivers
 //! are known; on real data they cover far less than they claim. So every family's intervals

@@ -123,7 +123,7 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
         .scaler
         .index_of(&spec.target)
         .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
-    // Intervals as the backtest judged them: calibrated (§4.5) when the bundle carries a
+    // Intervals as the backtest judged them: calibrated (§4.4) when the bundle carries a
     // calibration, the model's own otherwise.
     let forecast = dates
         .iter()

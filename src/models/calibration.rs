@@ -1,4 +1,4 @@
-//! Calibrated intervals (protocol §4.5): the split-conformal half-widths a fitted model
+//! Calibrated intervals (protocol §4.4): the split-conformal half-widths a fitted model
 //! carries into its bundle, so inference gives the intervals the backtest judged.
 //! `eval::calibration` computes them from a validation backtest.
 

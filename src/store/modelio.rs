@@ -23,7 +23,7 @@ pub const SCALER_FILE: &str = "scaler.json";
 pub const FEATURE_SPEC_FILE: &str = "feature_spec.json";
 pub const HISTORY_FILE: &str = "history.csv";
 pub const SUMMARY_FILE: &str = "summary.json";
-/// The split-conformal calibration of the model's intervals (protocol §4.5); absent in
+/// The split-conformal calibration of the model's intervals (protocol §4.4); absent in
 /// bundles saved before calibration, whose intervals are the model's own.
 pub const CALIBRATION_FILE: &str = "calibration.json";
 

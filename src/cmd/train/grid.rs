@@ -45,7 +45,7 @@ pub struct FamilyResult {
     pub test: Option<Evaluation>,
     #[serde(skip)]
     pub test_model: Option<Box<dyn FittedForecaster>>,
-    /// The split-conformal calibration from the best point's validation backtest (§4.5),
+    /// The split-conformal calibration from the best point's validation backtest (§4.4),
     /// which the test evaluation and the bundle's forecasts use.
     pub calibration: Option<Calibration>,
     pub seconds: f64,
