@@ -79,6 +79,13 @@ impl Config {
         Self::from_yaml(&text, path, env_uri.as_deref())
     }
 
+    /// Every driver a model may read: the data's (`data.exog`) and the event columns.
+    pub fn drivers(&self) -> Vec<Exog> {
+        let mut d = self.data.exog.clone();
+        d.extend(self.features.event_drivers());
+        d
+    }
+
     /// The configured series as the data stages read it.
     pub fn series(&self) -> crate::data::pipeline::SeriesSource<'_> {
         crate::data::pipeline::SeriesSource {
@@ -236,7 +243,9 @@ impl ConfigFile {
         let models = ModelsConfig {
             seed: self.seed,
             arima: self.arima.check(&c)?,
-            sarimax: self.sarimax.check(&c, &data.exog)?,
+            sarimax: self
+                .sarimax
+                .check(&c, &[data.exog.clone(), features.event_drivers()].concat())?,
             lstm: self.lstm.check(&c, self.forecast_days)?,
         };
 

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::events::{Events, EventsFile};
 use crate::util::error::{ConfigKeys, InputError};
 
 /// Future policy of an exogenous column (protocol §5).
@@ -16,6 +17,8 @@ pub enum FuturePolicy {
     Known,
     /// An outcome (clicks): forecast at each origin from data up to the origin.
     Forecast,
+    /// An event column (`features.events`): its future is the calendar, known exactly.
+    Calendar,
 }
 
 /// What to do with days that have no rows at all.
@@ -52,6 +55,23 @@ pub struct FeatureConfig {
     pub rolling_windows: Vec<usize>,
     pub rolling_columns: Vec<String>,
     pub pct_change_columns: Vec<String>,
+    /// Event columns (known calendar drivers); bundles saved before events have none.
+    #[serde(default)]
+    pub events: Events,
+}
+
+impl FeatureConfig {
+    /// The event columns as drivers with the `calendar` policy.
+    pub fn event_drivers(&self) -> Vec<Exog> {
+        self.events
+            .names()
+            .into_iter()
+            .map(|name| Exog {
+                name,
+                policy: FuturePolicy::Calendar,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +137,8 @@ pub struct FeaturesFile {
     pub rolling_columns: Option<Vec<String>>,
     /// Columns that get a 1-day percent change; default: the target and `ad_spend` if present.
     pub pct_change_columns: Option<Vec<String>>,
+    /// Holidays and promotions as 0/1 columns `event_<name>`.
+    pub events: EventsFile,
 }
 
 impl Default for FeaturesFile {
@@ -127,6 +149,7 @@ impl Default for FeaturesFile {
             rolling_windows: vec![7, 14, 30],
             rolling_columns: None,
             pct_change_columns: None,
+            events: EventsFile::default(),
         }
     }
 }
@@ -181,6 +204,13 @@ impl DataFile {
                 return Err(c.err(
                     &format!("data.exog[{i}].name"),
                     format!("`{}` is listed twice", e.name),
+                ));
+            }
+            if e.future == FuturePolicy::Calendar {
+                return Err(c.err(
+                    &format!("data.exog[{i}].future"),
+                    "`calendar` is the policy of event columns (features.events); a data \
+                     column is `known` (planned) or `forecast` (an outcome)",
                 ));
             }
         }
@@ -281,12 +311,18 @@ impl FeaturesFile {
         windows.sort_unstable();
         windows.dedup();
 
+        let base = c
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         Ok(FeatureConfig {
             calendar: f.calendar,
             lags,
             rolling_windows: windows,
             rolling_columns,
             pct_change_columns,
+            events: f.events.check(c, base)?,
         })
     }
 }

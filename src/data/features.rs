@@ -104,6 +104,7 @@ pub fn build(
     if cfg.calendar {
         derived.extend(calendar_features(&daily.dates));
     }
+    derived.extend(cfg.events.columns(&daily.dates));
     derived.extend(rolling_features(daily, cfg));
     derived.extend(lag_features(daily, cfg, target));
     derived.extend(pct_change_features(daily, cfg));

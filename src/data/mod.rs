@@ -3,6 +3,7 @@
 
 pub mod config;
 mod daily;
+pub mod events;
 pub mod features;
 mod frame;
 pub mod pipeline;

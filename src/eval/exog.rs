@@ -49,7 +49,7 @@ impl FutureTable {
         let models: Vec<Option<MstlEts>> = columns
             .par_iter()
             .map(|&(e, col)| match e.policy {
-                FuturePolicy::Known => Ok(None),
+                FuturePolicy::Known | FuturePolicy::Calendar => Ok(None),
                 FuturePolicy::Forecast => MstlEts::fit(&col[..=first], WEEK).map(Some),
             })
             .collect::<Result<_, ModelError>>()?;
@@ -84,6 +84,7 @@ pub fn log_policies(exog: &[Exog]) {
         let policy = match e.policy {
             FuturePolicy::Known => "known: actual values after the origin",
             FuturePolicy::Forecast => "forecast: MSTL(7)+AutoETS from data up to the origin",
+            FuturePolicy::Calendar => "calendar: the event calendar after the origin",
         };
         info!(column = %e.name, "exog future policy {policy}");
     }

@@ -199,6 +199,13 @@ fn driver_inputs(
         let planned = plan.as_ref().filter(|_| e.policy == FuturePolicy::Known);
         let (values, source) = match planned {
             Some(plan) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
+            None if e.policy == FuturePolicy::Calendar => {
+                let cols = spec.features.events.columns(dates);
+                let (_, col) = cols.iter().find(|(n, _)| n == &e.name).ok_or_else(|| {
+                    anyhow::anyhow!("the bundle's event calendar has no {}", e.name)
+                })?;
+                (m.scaler.transform(j, col), "calendar")
+            }
             None => {
                 let col = frame.col(&e.name).expect("exog column in frame");
                 let values =

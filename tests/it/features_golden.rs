@@ -77,6 +77,8 @@ fn features_match_pandas() {
             rolling_windows: case.windows.clone(),
             rolling_columns: case.rolling_cols.clone(),
             pct_change_columns: case.pct_cols.clone(),
+            // The pandas fixtures have no event columns (tested in data::events).
+            events: Default::default(),
         };
         let raw = repo_root().join(&case.raw);
         let daily = data::load(&raw, &dcfg).unwrap();

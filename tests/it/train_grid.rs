@@ -6,9 +6,9 @@ use crate::common::*;
 #[test]
 fn failing_grid_point_is_a_failed_run_and_train_still_registers() {
     // A seasonal period of 400 days with seasonal differencing cannot be fitted on ~490
-    // training days; the (1,0,0) point can.
+    // training days; the (1,0,0) point can. One driver set, so one point of each.
     let p = Project::bundled(
-        "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive, sarimax]\nsarimax:\n  exog: [ad_spend]\n  param_grid:\n    order: [[1, 0, 0]]\n    seasonal_order: [[0, 0, 0, 7], [1, 1, 1, 400]]\n    trend: [c]\nmlflow:\n  tracking_uri: mlruns\n",
+        "paths:\n  raw_data: raw.csv\nfamilies: [seasonal_naive, sarimax]\nsarimax:\n  exog: [ad_spend]\n  exog_sets: [[ad_spend]]\n  param_grid:\n    order: [[1, 0, 0]]\n    seasonal_order: [[0, 0, 0, 7], [1, 1, 1, 400]]\n    trend: [c]\nmlflow:\n  tracking_uri: mlruns\n",
     );
     let o = p.train();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

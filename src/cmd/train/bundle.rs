@@ -30,7 +30,7 @@ pub fn write_family_bundle(
         date_format: cfg.data.date_format.clone(),
         target: cfg.data.target.clone(),
         sum_columns: cfg.data.sum_columns.clone(),
-        exog: cfg.data.exog.clone(),
+        exog: cfg.drivers(),
         fill_missing: cfg.data.fill_missing,
         features: cfg.features.clone(),
         columns: prep.scaled.names.clone(),

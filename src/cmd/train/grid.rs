@@ -82,11 +82,9 @@ impl<'a> EvalContext<'a> {
             read.extend(family::get(f)?.drivers(&cfg.models));
         }
         let exog: Vec<crate::data::Exog> = cfg
-            .data
-            .exog
-            .iter()
+            .drivers()
+            .into_iter()
             .filter(|e| read.contains(&e.name))
-            .cloned()
             .collect();
         crate::eval::exog::log_policies(&exog);
         let val_future = FutureTable::build(&prep.scaled, &exog, &val_origins, h)

@@ -101,7 +101,7 @@ pub struct ArimaGrid {
 /// The checked `sarimax` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SarimaxSettings {
-    /// Drivers the grid may regress on (all in `data.exog`).
+    /// Drivers the grid may regress on: `sarimax.exog`, then the event columns.
     pub exog: Vec<String>,
     /// The driver sets the grid tries, simplest first, each in `exog`'s order.
     pub exog_sets: Vec<Vec<String>>,
@@ -170,7 +170,7 @@ impl SarimaxFile {
             }
         }
         Ok(SarimaxSettings {
-            exog: self.exog.clone(),
+            exog: self.pool(drivers),
             exog_sets: self.exog_sets(c, drivers)?,
             order: g
                 .order
@@ -199,52 +199,58 @@ impl SarimaxFile {
 }
 
 impl SarimaxFile {
+    /// The drivers the grid may use: `exog`, then the event columns (calendar drivers).
+    fn pool(&self, drivers: &[Exog]) -> Vec<String> {
+        let mut pool = self.exog.clone();
+        for d in drivers {
+            if d.policy == FuturePolicy::Calendar && !pool.contains(&d.name) {
+                pool.push(d.name.clone());
+            }
+        }
+        pool
+    }
+
     /// The driver sets of the grid (protocol §5): `auto` gives none, the known-policy drivers
-    /// alone, the known ones plus each forecast-policy driver, and all of `exog`; a forecast
-    /// driver enters a model only if validation says its forecast error is worth it.
+    /// alone, those with the event columns, that plus each forecast-policy driver, and all;
+    /// a forecast driver enters a model only if validation says its forecast error is worth it.
     fn exog_sets(&self, c: &ConfigKeys, drivers: &[Exog]) -> Result<Vec<Vec<String>>, InputError> {
-        // Every set lists its drivers in `exog`'s order, so equal sets are equal vectors and
-        // the parameters of a fit come in one order.
+        let pool = self.pool(drivers);
+        // Every set lists its drivers in the pool's order, so equal sets are equal vectors
+        // and the parameters of a fit come in one order.
         let ordered = |set: &[&String]| -> Vec<String> {
-            self.exog
-                .iter()
-                .filter(|e| set.contains(e))
-                .cloned()
-                .collect()
+            pool.iter().filter(|e| set.contains(e)).cloned().collect()
+        };
+        let policy = |name: &String| drivers.iter().find(|d| &d.name == name).map(|d| d.policy);
+        let with = |p: FuturePolicy| -> Vec<&String> {
+            pool.iter().filter(|e| policy(e) == Some(p)).collect()
         };
         let mut sets: Vec<Vec<String>> = Vec::new();
         match &self.exog_sets {
             ExogSetsFile::Auto(_) => {
-                let policy =
-                    |name: &String| drivers.iter().find(|d| &d.name == name).map(|d| d.policy);
-                let known: Vec<&String> = self
-                    .exog
-                    .iter()
-                    .filter(|e| policy(e) == Some(FuturePolicy::Known))
-                    .collect();
-                let forecast = self
-                    .exog
-                    .iter()
-                    .filter(|e| policy(e) == Some(FuturePolicy::Forecast));
+                let known = with(FuturePolicy::Known);
+                let mut base = known.clone();
+                base.extend(with(FuturePolicy::Calendar));
                 sets.push(Vec::new());
                 sets.push(ordered(&known));
-                for f in forecast {
-                    let mut s = known.clone();
+                sets.push(ordered(&base));
+                for f in with(FuturePolicy::Forecast) {
+                    let mut s = base.clone();
                     s.push(f);
                     sets.push(ordered(&s));
                 }
-                sets.push(self.exog.clone());
+                sets.push(pool.clone());
             }
             ExogSetsFile::List(list) => {
                 c.non_empty("sarimax.exog_sets", list)?;
                 for (i, set) in list.iter().enumerate() {
                     for (j, name) in set.iter().enumerate() {
-                        if !self.exog.contains(name) {
+                        if !pool.contains(name) {
                             return Err(c.err(
                                 &format!("sarimax.exog_sets[{i}][{j}]"),
                                 format!(
-                                    "`{name}` is not in sarimax.exog (which lists: {})",
-                                    self.exog.join(", ")
+                                    "`{name}` is not in sarimax.exog or the event columns \
+                                     (which list: {})",
+                                    pool.join(", ")
                                 ),
                             ));
                         }
