@@ -429,6 +429,8 @@ def read_leaderboard(path):
             "test_mape": num(r, "test_mape"),
             "test_mase": num(r, "test_mase"),
             "test_coverage": num(r, "test_coverage"),
+            # Older leaderboards have no width column: NaN prints as "-".
+            "test_width": num(r, "test_width"),
             "seconds": num(r, "seconds"),
         })
     return out
@@ -599,15 +601,15 @@ def main(argv=None):
     ratio = None
     if ours:
         print(f"adsales ({lb_path}) beside the peers, sorted by test RMSE "
-              "(* = our winner; width not in our leaderboard):")
+              "(* = our winner):")
         combined = []
         for o in ours:
             combined.append((o["test_rmse"], [
                 ("* " if o["winner"] else "  ") + f"adsales {o['family']}", o["spec"],
                 fmt(o["val_rmse"], ",.0f"), fmt(o["test_rmse"], ",.2f"),
                 fmt(o["test_mae"], ",.0f"), fmt(o["test_mape"], ".2f"),
-                fmt(o["test_mase"], ".3f"), fmt(100 * o["test_coverage"], ".1f"), "-",
-                fmt(o["seconds"], ".2f")]))
+                fmt(o["test_mase"], ".3f"), fmt(100 * o["test_coverage"], ".1f"),
+                fmt(o["test_width"], ",.0f"), fmt(o["seconds"], ".2f")]))
         for r in ok:
             t = r["test"]
             combined.append((t["rmse"], [

@@ -24,7 +24,8 @@ pub use self::registry::{ModelInfo, ModelRef, ModelVersion};
 pub struct ExogSource {
     pub name: String,
     pub policy: FuturePolicy,
-    /// `plan` (from the plan), or `forecast` (MSTL(7)+AutoETS from the history).
+    /// `plan` (from the plan), `calendar` (event columns), or `forecast` (MSTL(7)+AutoETS
+    /// from the history).
     pub source: String,
 }
 
