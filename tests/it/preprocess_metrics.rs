@@ -154,3 +154,45 @@ fn seasonal_naive_forecast_by_hand() {
     assert!((f.upper[0] - f.mean[0] - z * 0.5).abs() < 1e-12);
     assert!((f.upper[8] - f.mean[8] - z * 0.5 * 2f64.sqrt()).abs() < 1e-12);
 }
+
+/// Coverage, mean width, Winkler score and the split-conformal half-width against numpy on
+/// seeded cases (`scripts/gen_interval_fixtures.py`; numpy's `inverted_cdf` quantile is the
+/// conformal order statistic).
+#[test]
+fn interval_scores_and_conformal_quantiles_match_numpy() {
+    use adsales::models::calibration::Calibration;
+    let path = crate::common::repo_root().join("tests/fixtures/intervals/cases.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = |c: &serde_json::Value, k: &str| -> Vec<f64> {
+        c[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 16);
+    for c in cases {
+        let level = c["level"].as_f64().unwrap();
+        let (a, l, u) = (v(c, "actual"), v(c, "lower"), v(c, "upper"));
+        let m = Metrics::compute(&a, &a, &l, &u, 1.0, level);
+        assert!(
+            close(m.coverage, c["coverage"].as_f64().unwrap()),
+            "{level}"
+        );
+        assert!(close(m.width, c["width"].as_f64().unwrap()), "{level}");
+        assert!(close(m.winkler, c["winkler"].as_f64().unwrap()), "{level}");
+        let mut errors = v(c, "errors");
+        errors.sort_by(f64::total_cmp);
+        let cal = Calibration {
+            errors: vec![errors],
+        };
+        assert_eq!(
+            cal.half_width(0, level),
+            c["half_width"].as_f64().unwrap(),
+            "{level}"
+        );
+    }
+}
