@@ -175,7 +175,6 @@ impl Default for SplitFile {
 impl DataFile {
     /// Checks the `data` section.
     pub fn check(&self, c: &ConfigKeys) -> Result<DataConfig, InputError> {
-        // data
         let d = self;
         c.name("data.date_column", &d.date_column)?;
         c.name("data.target", &d.target)?;

@@ -187,6 +187,8 @@ fn driver_inputs(
     };
     let mut exog_sources = Vec::new();
     let mut future = FutureInputs::default();
+    // Every event column over the forecast days at once (the calendar drivers read them).
+    let events = spec.features.events.columns(dates);
     // Only the drivers the model reads need future values.
     for e in spec
         .exog
@@ -201,8 +203,7 @@ fn driver_inputs(
         let (values, source) = match planned {
             Some(plan) => (m.scaler.transform(j, &plan[&e.name]), "plan"),
             None if e.policy == FuturePolicy::Calendar => {
-                let cols = spec.features.events.columns(dates);
-                let (_, col) = cols.iter().find(|(n, _)| n == &e.name).ok_or_else(|| {
+                let (_, col) = events.iter().find(|(n, _)| n == &e.name).ok_or_else(|| {
                     anyhow::anyhow!("the bundle's event calendar has no {}", e.name)
                 })?;
                 (m.scaler.transform(j, col), "calendar")

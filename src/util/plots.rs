@@ -198,8 +198,7 @@ fn draw_steps<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     series: &[(String, Vec<f64>)],
 ) -> PlotResult {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+    root.fill(&WHITE).map_err(area_err)?;
     let h = series
         .iter()
         .map(|(_, v)| v.len())
@@ -223,7 +222,7 @@ fn draw_steps<DB: DrawingBackend>(
         .x_label_area_size(40)
         .y_label_area_size(80)
         .build_cartesian_2d(1..h as i32, (lo - pad).max(0.0)..(hi + pad))
-        .map_err(e)?;
+        .map_err(area_err)?;
     chart
         .configure_mesh()
         .x_desc("step (days ahead)")
@@ -231,7 +230,7 @@ fn draw_steps<DB: DrawingBackend>(
         .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 13))
         .draw()
-        .map_err(e)?;
+        .map_err(area_err)?;
     for (k, (name, v)) in series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         let pts: Vec<(i32, f64)> = v
@@ -242,14 +241,14 @@ fn draw_steps<DB: DrawingBackend>(
             .collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(e)?
+            .map_err(area_err)?
             .label(name.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
         chart
             .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(e)?;
+            .map_err(area_err)?;
     }
     chart
         .configure_series_labels()
@@ -257,8 +256,8 @@ fn draw_steps<DB: DrawingBackend>(
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
         .draw()
-        .map_err(e)?;
-    root.present().map_err(e)
+        .map_err(area_err)?;
+    root.present().map_err(area_err)
 }
 
 /// Draws with `draw` into a temp file next to `path`, then renames: readers never see a
