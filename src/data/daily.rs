@@ -170,15 +170,19 @@ fn read_as_text(path: &Path, cfg: &DataConfig, header: &[String]) -> Result<Data
     let needed: Vec<String> = std::iter::once(cfg.date_column.clone())
         .chain(cfg.sum_columns.iter().cloned())
         .collect();
-    LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
+    // The eager reader: polars' lazy engine (query planner, streaming engine, parquet) would
+    // double the release build for a projection and a group-by on a few thousand rows.
+    let projection: Arc<[PlSmallStr]> = needed
+        .iter()
+        .map(|n| PlSmallStr::from(n.as_str()))
+        .collect();
+    CsvReadOptions::default()
         .with_has_header(true)
         .with_schema(Some(Arc::new(schema)))
-        .with_missing_is_null(true)
-        .finish()
-        .and_then(|lf| {
-            lf.select(needed.iter().map(|n| col(n.as_str())).collect::<Vec<_>>())
-                .collect()
-        })
+        .with_columns(Some(projection))
+        .map_parse_options(|p| p.with_missing_is_null(true))
+        .try_into_reader_with_file_path(Some(path_str.into()))
+        .and_then(|r| r.finish())
         .map_err(|e| polars_err(path, e))
 }
 
@@ -289,28 +293,26 @@ fn sum_by_day(
     cfg: &DataConfig,
     typed: DataFrame,
 ) -> Result<(Vec<NaiveDate>, Vec<Vec<f64>>), InputError> {
-    let daily = typed
-        .lazy()
-        .group_by([col("date")])
-        .agg(
-            cfg.sum_columns
-                .iter()
-                .map(|c| col(c.as_str()).sum())
-                .collect::<Vec<_>>(),
-        )
-        .sort(["date"], SortMultipleOptions::default())
-        .collect()
+    // `GroupBy::sum` is polars' own per-group kernel (the one its lazy `col().sum()` runs);
+    // it is deprecated only in favour of the lazy API this build leaves out.
+    #[allow(deprecated)]
+    let grouped = typed
+        .group_by(["date"])
+        .and_then(|g| g.sum())
         .map_err(|e| polars_err(path, e))?;
-
-    let day_numbers: Vec<i32> = daily
+    let day_numbers: Vec<i32> = grouped
         .column("date")
         .and_then(|c| c.date().map(|d| d.physical().into_no_null_iter().collect()))
         .map_err(|e| polars_err(path, e))?;
+    // Groups come in hash order; sort them by day.
+    let mut order: Vec<usize> = (0..day_numbers.len()).collect();
+    order.sort_by_key(|&i| day_numbers[i]);
     let mut sums = Vec::with_capacity(cfg.sum_columns.len());
     for name in &cfg.sum_columns {
-        let v: Vec<f64> = daily
-            .column(name)
+        let v: Vec<f64> = grouped
+            .column(&format!("{name}_sum"))
             .and_then(|c| c.f64().map(|ca| ca.into_no_null_iter().collect()))
+            .map(|v: Vec<f64>| order.iter().map(|&i| v[i]).collect())
             .map_err(|e| polars_err(path, e))?;
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
             return Err(input_err(
@@ -325,9 +327,9 @@ fn sum_by_day(
         sums.push(v);
     }
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    let observed: Vec<NaiveDate> = day_numbers
+    let observed: Vec<NaiveDate> = order
         .iter()
-        .map(|&d| epoch + Duration::days(d as i64))
+        .map(|&i| epoch + Duration::days(day_numbers[i] as i64))
         .collect();
     Ok((observed, sums))
 }
