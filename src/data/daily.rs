@@ -1,17 +1,13 @@
 //! Data stage (protocol §1): raw campaign rows → validated daily frame.
 //!
-//! polars reads the CSV (all columns as text, so parsing problems can be reported with their
-//! row and column instead of a generic reader error), parses and checks the needed columns,
-//! groups by date and sums. The daily reindex and gap filling are plain loops over the
-//! (small) daily series.
+//! The csv crate streams the file; each needed cell is parsed and checked (so a problem is
+//! reported with its row and column), and the amounts are summed per date as the rows go by.
+//! The daily reindex and gap filling are plain loops over the (small) daily series.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use polars::chunked_array::cast::CastOptions;
-use polars::prelude::*;
 use tracing::{info, warn};
 
 use super::config::{DataConfig, FillMissing};
@@ -114,37 +110,16 @@ fn read_header(path: &Path, cfg: &DataConfig) -> Result<Vec<String>, InputError>
     Ok(names)
 }
 
-fn polars_err(path: &Path, e: PolarsError) -> InputError {
-    input_err(path, format!("cannot parse CSV: {e}"))
-}
-
-/// First index where `mask` is true.
-fn first_true(mask: &BooleanChunked) -> Option<usize> {
-    mask.iter().position(|v| v == Some(true))
-}
-
 /// Loads `path` into a validated daily frame as `cfg` describes.
 pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
     check_file(path)?;
     let header = read_header(path, cfg)?;
-    let df = read_as_text(path, cfg, &header)?;
-    let n = df.height();
-    if n == 0 {
-        return Err(input_err(path, "has a header but no data rows"));
-    }
-    // Dates first, then the summed columns in config order: when a file has several
-    // problems, which one is reported is part of the (tested) behaviour.
-    let mut columns: Vec<Column> = vec![parse_dates(path, cfg, &df)?];
-    for name in &cfg.sum_columns {
-        columns.push(parse_amounts(path, &df, name)?);
-    }
-    let typed = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
-    let (observed, sums) = sum_by_day(path, cfg, typed)?;
-    reindex_and_fill(path, cfg, observed, sums, n)
+    let (observed, sums, rows) = sum_by_day(path, cfg, &header)?;
+    reindex_and_fill(path, cfg, observed, sums, rows)
 }
 
-/// Rejects a path that cannot be read, is a directory or is empty, before the CSV readers
-/// give vaguer errors for those.
+/// Rejects a path that cannot be read, is a directory or is empty, before the CSV reader
+/// gives vaguer errors for those.
 fn check_file(path: &Path) -> Result<(), InputError> {
     let meta = std::fs::metadata(path).map_err(|e| input_err(path, format!("cannot read: {e}")))?;
     if meta.is_dir() {
@@ -159,161 +134,235 @@ fn check_file(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Reads the needed columns (date, then the summed ones) of every row. Everything as text:
-/// parse errors then carry their row and column.
-fn read_as_text(path: &Path, cfg: &DataConfig, header: &[String]) -> Result<DataFrame, InputError> {
-    let schema: Schema = header
-        .iter()
-        .map(|n| Field::new(n.as_str().into(), DataType::String))
-        .collect();
-    let path_str = path.to_string_lossy().into_owned();
-    let needed: Vec<String> = std::iter::once(cfg.date_column.clone())
-        .chain(cfg.sum_columns.iter().cloned())
-        .collect();
-    // The eager reader: polars' lazy engine (query planner, streaming engine, parquet) would
-    // double the release build for a projection and a group-by on a few thousand rows.
-    let projection: Arc<[PlSmallStr]> = needed
-        .iter()
-        .map(|n| PlSmallStr::from(n.as_str()))
-        .collect();
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_schema(Some(Arc::new(schema)))
-        .with_columns(Some(projection))
-        .map_parse_options(|p| p.with_missing_is_null(true))
-        .try_into_reader_with_file_path(Some(path_str.into()))
-        .and_then(|r| r.finish())
-        .map_err(|e| polars_err(path, e))
-}
-
 /// Row numbers in messages are 1-based file lines with the header as row 1.
 fn row_of(i: usize) -> usize {
     i + 2
 }
 
-/// A text column of `df` as a series.
-fn text_series(path: &Path, df: &DataFrame, name: &str) -> Result<Series, InputError> {
-    Ok(df
-        .column(name)
-        .map_err(|e| polars_err(path, e))?
-        .as_materialized_series()
-        .clone())
+/// The first row (0-based record index) with each kind of problem in one column, and the
+/// offending text.
+#[derive(Default)]
+struct ColumnProblems {
+    empty: Option<usize>,
+    not_a_number: Option<(usize, String)>,
+    not_finite: Option<(usize, String)>,
+    negative: Option<(usize, String)>,
 }
 
-/// Parses the date column with `cfg.date_format` into a `date` column; an empty or
-/// unparseable cell is an error naming its row.
-fn parse_dates(path: &Path, cfg: &DataConfig, df: &DataFrame) -> Result<Column, InputError> {
-    let date_s = text_series(path, df, &cfg.date_column)?;
-    let date_str = date_s.str().map_err(|e| polars_err(path, e))?;
-    if let Some(i) = first_true(&date_str.is_null()) {
-        return Err(input_err(
-            path,
-            format!(
-                "row {}, column `{}`: empty date",
-                row_of(i),
-                cfg.date_column
-            ),
-        ));
+impl ColumnProblems {
+    /// Parses one amount; a problem is remembered (its first row only) and gives `None`.
+    fn parse(&mut self, i: usize, text: Option<&str>) -> Option<f64> {
+        let text = text.unwrap_or("");
+        if text.is_empty() {
+            self.empty.get_or_insert(i);
+            return None;
+        }
+        let Ok(v) = text.parse::<f64>() else {
+            self.not_a_number
+                .get_or_insert_with(|| (i, text.to_string()));
+            return None;
+        };
+        if !v.is_finite() {
+            self.not_finite.get_or_insert_with(|| (i, text.to_string()));
+            return None;
+        }
+        if v < 0.0 {
+            self.negative.get_or_insert_with(|| (i, text.to_string()));
+            return None;
+        }
+        Some(v)
     }
-    let dates = date_str
-        .as_date(Some(&cfg.date_format), true)
-        .map_err(|e| polars_err(path, e))?;
-    if let Some(i) = first_true(&dates.physical().is_null()) {
-        return Err(input_err(
-            path,
-            format!(
-                "row {}, column `{}`: cannot parse date `{}` with format {}",
-                row_of(i),
-                cfg.date_column,
-                date_str.get(i).unwrap_or(""),
-                cfg.date_format
-            ),
-        ));
-    }
-    Ok(dates.into_series().with_name("date".into()).into())
-}
 
-/// Parses the summed column `name` as f64. Non-strict cast, then any new null is a value that
-/// did not parse. Checks run in a fixed order (empty, not a number, not finite, negative) so
-/// the message for a column with several problems does not change.
-fn parse_amounts(path: &Path, df: &DataFrame, name: &str) -> Result<Column, InputError> {
-    let s = text_series(path, df, name)?;
-    let text = s.str().map_err(|e| polars_err(path, e))?;
-    if let Some(i) = first_true(&text.is_null()) {
-        return Err(input_err(
-            path,
-            format!(
+    /// The message for the first kind of problem in a fixed order (empty, not a number, not
+    /// finite, negative), so a column with several problems always gets the same message.
+    fn message(&self, name: &str) -> Option<String> {
+        if let Some(i) = self.empty {
+            return Some(format!(
                 "row {}, column `{name}`: empty value, expected a number",
                 row_of(i)
-            ),
-        ));
-    }
-    let parsed = s
-        .cast_with_options(&DataType::Float64, CastOptions::NonStrict)
-        .map_err(|e| polars_err(path, e))?;
-    let vals = parsed.f64().map_err(|e| polars_err(path, e))?;
-    if let Some(i) = first_true(&vals.is_null()) {
-        return Err(input_err(
-            path,
+            ));
+        }
+        if let Some((i, t)) = &self.not_a_number {
+            return Some(format!(
+                "row {}, column `{name}`: `{t}` is not a number",
+                row_of(*i)
+            ));
+        }
+        if let Some((i, t)) = &self.not_finite {
+            return Some(format!(
+                "row {}, column `{name}`: `{t}` is not a finite number",
+                row_of(*i)
+            ));
+        }
+        self.negative.as_ref().map(|(i, t)| {
             format!(
-                "row {}, column `{name}`: `{}` is not a number",
-                row_of(i),
-                text.get(i).unwrap_or("")
-            ),
-        ));
-    }
-    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
-        return Err(input_err(
-            path,
-            format!(
-                "row {}, column `{name}`: `{}` is not a finite number",
-                row_of(i),
-                text.get(i).unwrap_or("")
-            ),
-        ));
-    }
-    if let Some(i) = vals.iter().position(|v| v.is_some_and(|x| x < 0.0)) {
-        return Err(input_err(
-            path,
-            format!(
-                "row {}, column `{name}`: negative value `{}`; revenue, spend and counts \
+                "row {}, column `{name}`: negative value `{t}`; revenue, spend and counts \
                  cannot be negative",
-                row_of(i),
-                text.get(i).unwrap_or("")
-            ),
-        ));
+                row_of(*i)
+            )
+        })
     }
-    Ok(parsed.with_name(name.into()).into())
 }
 
-/// Sums the typed rows per date (sorted by date). Returns the observed days and, per summed
-/// column, the daily sums; a sum that overflows to infinity is an error.
+/// Compensated (Kahan) summation in row order, as pandas' and polars' group sums do: a day's
+/// sum does not drift with the number of its rows.
+#[derive(Clone, Copy, Default)]
+struct KahanSum {
+    sum: f64,
+    err: f64,
+}
+
+impl KahanSum {
+    fn add(&mut self, x: f64) {
+        let y = x - self.err;
+        let s = self.sum + y;
+        let e = (s - self.sum) - y;
+        self.sum = s;
+        // Keeps the compensation finite, so an overflowing sum stays infinite (not NaN) and
+        // is reported as an overflow.
+        if e.is_finite() {
+            self.err = e;
+        }
+    }
+}
+
+/// The date of every row, parsed once per distinct text in a run (rows of one day are usually
+/// adjacent), with the first empty and the first unparseable cell remembered.
+struct DateColumn<'a> {
+    format: &'a str,
+    last: Option<(String, NaiveDate)>,
+    empty: Option<usize>,
+    bad: Option<(usize, String)>,
+}
+
+impl DateColumn<'_> {
+    fn parse(&mut self, i: usize, text: &str) -> Option<NaiveDate> {
+        if text.is_empty() {
+            self.empty.get_or_insert(i);
+            return None;
+        }
+        if let Some((t, d)) = &self.last
+            && t == text
+        {
+            return Some(*d);
+        }
+        match NaiveDate::parse_from_str(text, self.format) {
+            Ok(d) => {
+                self.last = Some((text.to_string(), d));
+                Some(d)
+            }
+            Err(_) => {
+                self.bad.get_or_insert_with(|| (i, text.to_string()));
+                None
+            }
+        }
+    }
+
+    fn message(&self, column: &str) -> Option<String> {
+        if let Some(i) = self.empty {
+            return Some(format!("row {}, column `{column}`: empty date", row_of(i)));
+        }
+        self.bad.as_ref().map(|(i, t)| {
+            format!(
+                "row {}, column `{column}`: cannot parse date `{t}` with format {}",
+                row_of(*i),
+                self.format
+            )
+        })
+    }
+}
+
+/// The observed days (ascending), per summed column the daily sums, and the rows read.
+type DailySums = (Vec<NaiveDate>, Vec<Vec<f64>>, usize);
+
+/// Reads every row, checks its date and amounts, and sums the amounts per date (the csv
+/// crate streams the file: memory holds one row and the daily sums).
+///
+/// Every row is checked before any problem is reported, and problems are reported in a fixed
+/// order — the date column, then the summed columns in config order, each by kind — so which
+/// message a file with several problems gets does not depend on row order (tested).
 fn sum_by_day(
     path: &Path,
     cfg: &DataConfig,
-    typed: DataFrame,
-) -> Result<(Vec<NaiveDate>, Vec<Vec<f64>>), InputError> {
-    // `GroupBy::sum` is polars' own per-group kernel (the one its lazy `col().sum()` runs);
-    // it is deprecated only in favour of the lazy API this build leaves out.
-    #[allow(deprecated)]
-    let grouped = typed
-        .group_by(["date"])
-        .and_then(|g| g.sum())
-        .map_err(|e| polars_err(path, e))?;
-    let day_numbers: Vec<i32> = grouped
-        .column("date")
-        .and_then(|c| c.date().map(|d| d.physical().into_no_null_iter().collect()))
-        .map_err(|e| polars_err(path, e))?;
-    // Groups come in hash order; sort them by day.
-    let mut order: Vec<usize> = (0..day_numbers.len()).collect();
-    order.sort_by_key(|&i| day_numbers[i]);
-    let mut sums = Vec::with_capacity(cfg.sum_columns.len());
-    for name in &cfg.sum_columns {
-        let v: Vec<f64> = grouped
-            .column(&format!("{name}_sum"))
-            .and_then(|c| c.f64().map(|ca| ca.into_no_null_iter().collect()))
-            .map(|v: Vec<f64>| order.iter().map(|&i| v[i]).collect())
-            .map_err(|e| polars_err(path, e))?;
+    header: &[String],
+) -> Result<DailySums, InputError> {
+    let index = |name: &str| {
+        header
+            .iter()
+            .position(|n| n == name)
+            .expect("read_header checked every needed column")
+    };
+    let date_i = index(&cfg.date_column);
+    let col_i: Vec<usize> = cfg.sum_columns.iter().map(|c| index(c)).collect();
+    let file =
+        std::fs::File::open(path).map_err(|e| input_err(path, format!("cannot open: {e}")))?;
+    // Flexible: a short row's missing cells are empty values, reported with their row and
+    // column; cells past the header's are not read.
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut dates = DateColumn {
+        format: &cfg.date_format,
+        last: None,
+        empty: None,
+        bad: None,
+    };
+    let mut problems: Vec<ColumnProblems> =
+        col_i.iter().map(|_| ColumnProblems::default()).collect();
+    let mut days: BTreeMap<NaiveDate, Vec<KahanSum>> = BTreeMap::new();
+    let mut rec = csv::StringRecord::new();
+    let mut values = vec![0.0; col_i.len()];
+    let mut rows = 0usize;
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(input_err(
+                    path,
+                    format!("row {}: cannot parse CSV: {e}", row_of(rows)),
+                ));
+            }
+        }
+        let i = rows;
+        rows += 1;
+        let date = dates.parse(i, rec.get(date_i).unwrap_or(""));
+        let mut ok = date.is_some();
+        for (k, &j) in col_i.iter().enumerate() {
+            match problems[k].parse(i, rec.get(j)) {
+                Some(v) => values[k] = v,
+                None => ok = false,
+            }
+        }
+        if let (true, Some(d)) = (ok, date) {
+            let sums = days
+                .entry(d)
+                .or_insert_with(|| vec![KahanSum::default(); col_i.len()]);
+            for (s, v) in sums.iter_mut().zip(&values) {
+                s.add(*v);
+            }
+        }
+    }
+    if rows == 0 {
+        return Err(input_err(path, "has a header but no data rows"));
+    }
+    if let Some(m) = dates.message(&cfg.date_column) {
+        return Err(input_err(path, m));
+    }
+    for (p, name) in problems.iter().zip(&cfg.sum_columns) {
+        if let Some(m) = p.message(name) {
+            return Err(input_err(path, m));
+        }
+    }
+    let observed: Vec<NaiveDate> = days.keys().copied().collect();
+    let mut sums = vec![Vec::with_capacity(days.len()); col_i.len()];
+    for day in days.values() {
+        for (col, s) in sums.iter_mut().zip(day) {
+            col.push(s.sum);
+        }
+    }
+    for (v, name) in sums.iter().zip(&cfg.sum_columns) {
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
             return Err(input_err(
                 path,
@@ -324,14 +373,8 @@ fn sum_by_day(
                 ),
             ));
         }
-        sums.push(v);
     }
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    let observed: Vec<NaiveDate> = order
-        .iter()
-        .map(|&i| epoch + Duration::days(day_numbers[i] as i64))
-        .collect();
-    Ok((observed, sums))
+    Ok((observed, sums, rows))
 }
 
 /// Reindexes to every day from the first to the last and fills the gaps per policy.
