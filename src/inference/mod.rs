@@ -124,8 +124,10 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
         .scaler
         .index_of(&spec.target)
         .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
+    let y = features.col(&spec.target).expect("target");
     // Intervals as the backtest judged them: calibrated (§4.4) when the bundle carries a
-    // calibration, the model's own otherwise.
+    // calibration, at the local scale of the last known day; the model's own otherwise.
+    let origin = features.len() - 1;
     let forecast = dates
         .iter()
         .enumerate()
@@ -133,7 +135,7 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
             let prediction = m.scaler.inverse_value(t, f.mean[h]);
             let (lower, upper) = match &m.calibration {
                 Some(c) => {
-                    let w = c.half_width(h, req.level);
+                    let w = c.half_width_at(h, req.level, y, origin);
                     (prediction - w, prediction + w)
                 }
                 None => (
@@ -149,7 +151,6 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
             }
         })
         .collect();
-    let y = features.col(&spec.target).expect("target");
     let from = features.len().saturating_sub(60);
     Ok(InferResult {
         model: v.info.clone(),

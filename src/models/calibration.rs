@@ -4,16 +4,65 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The sorted absolute validation errors of each horizon step, in the target's units.
+/// The sorted validation errors of each horizon step, and how they were normalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
-    /// `errors[h]`: |actual − forecast| at step h + 1 over every validation origin, ascending.
+    /// `errors[h]`: |actual − forecast| at step h + 1 over every validation origin, ascending;
+    /// divided by the local scale at the origin when `scale` is set.
     pub errors: Vec<Vec<f64>>,
+    /// Absent in bundles saved before normalisation: their errors are in the target's units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<LocalScale>,
+}
+
+/// The local scale of a series at a forecast origin: the root mean square of its seasonal
+/// differences y[i] − y[i − period] over the `window` days ending at the origin.
+///
+/// Errors grow and shrink with the series' volatility (a holiday quarter is not a spring
+/// one), so a width fixed on the validation months under-covers a more volatile test period
+/// and over-covers a calmer one. Dividing each error by the volatility known at its origin
+/// and multiplying the quantile back by the volatility at the new origin keeps the guarantee
+/// of split conformal for the normalised errors while the width follows the recent data
+/// (normalised conformal prediction, Papadopoulos et al. 2008; Lei et al. 2018).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LocalScale {
+    pub window: usize,
+    pub period: usize,
+    /// The smallest scale seen at a calibration origin: a flat stretch at a new origin
+    /// must not shrink the interval to nothing.
+    pub floor: f64,
+}
+
+impl LocalScale {
+    /// Four weeks of weekly differences: long enough for a stable estimate, short enough to
+    /// follow a season.
+    pub const WINDOW: usize = 28;
+    pub const PERIOD: usize = 7;
+
+    /// The scale at `origin` (an index into `y`); `None` without `window + period` days of
+    /// history or when any of them is not finite.
+    pub fn raw(window: usize, period: usize, y: &[f64], origin: usize) -> Option<f64> {
+        let first = (origin + 1).checked_sub(window)?;
+        if first < period || origin >= y.len() {
+            return None;
+        }
+        let ss: f64 = (first..=origin)
+            .map(|i| (y[i] - y[i - period]).powi(2))
+            .sum();
+        let s = (ss / window as f64).sqrt();
+        s.is_finite().then_some(s)
+    }
+
+    /// The scale at `origin`, never below the floor (the floor alone without history).
+    pub fn at(&self, y: &[f64], origin: usize) -> f64 {
+        Self::raw(self.window, self.period, y, origin).map_or(self.floor, |s| s.max(self.floor))
+    }
 }
 
 impl Calibration {
-    /// Half-width of the central interval at `level` for step `h` (0-based). Past the
-    /// calibrated steps the last one's width grows like a random walk's, √((h+1)/H).
+    /// Half-width of the central interval at `level` for step `h` (0-based), in units of the
+    /// local scale when the calibration is normalised (see [`Calibration::half_width_at`]).
+    /// Past the calibrated steps the last one's width grows like a random walk's, √((h+1)/H).
     pub fn half_width(&self, h: usize, level: f64) -> f64 {
         let Some(last) = self.errors.len().checked_sub(1) else {
             return f64::NAN;
@@ -32,5 +81,48 @@ impl Calibration {
         } else {
             q
         }
+    }
+
+    /// Half-width in the target's units for a forecast from `origin` (an index into the real
+    /// target `y`, the last day known).
+    pub fn half_width_at(&self, h: usize, level: f64, y: &[f64], origin: usize) -> f64 {
+        let q = self.half_width(h, level);
+        match &self.scale {
+            Some(s) => q * s.at(y, origin),
+            None => q,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_scale_by_hand() {
+        // y = 0, 0, 1, 3, 6, 10 …: differences at lag 2 are 1, 3, 5, 7, …
+        let y: Vec<f64> = (0..10).map(|i| (i * (i - 1) / 2) as f64).collect();
+        // window 3, period 2, origin 5: differences y5−y3, y4−y2, y3−y1 = 7, 5, 3.
+        let want = ((49.0 + 25.0 + 9.0) / 3.0f64).sqrt();
+        assert_eq!(LocalScale::raw(3, 2, &y, 5), Some(want));
+        // Origin 3 needs y[3−2−2] … which exists (first = 1 < period) → not enough history.
+        assert_eq!(LocalScale::raw(3, 2, &y, 3), None);
+        assert_eq!(
+            LocalScale::raw(3, 2, &y, 4).map(|s| s * s * 3.0),
+            Some(25.0 + 9.0 + 1.0)
+        );
+        let s = LocalScale {
+            window: 3,
+            period: 2,
+            floor: 100.0,
+        };
+        assert_eq!(s.at(&y, 5), 100.0);
+        assert_eq!(s.at(&y, 0), 100.0);
+        let c = Calibration {
+            errors: vec![vec![0.5, 1.0, 2.0]],
+            scale: Some(LocalScale { floor: 1.0, ..s }),
+        };
+        // n = 3, level 0.5 → rank 2 → 1.0 scale units.
+        assert_eq!(c.half_width_at(0, 0.5, &y, 5), want);
     }
 }

@@ -203,6 +203,15 @@ pub fn load_bundle(dir: &Path) -> anyhow::Result<LoadedModel> {
             )
             .into());
         }
+        if let Some(sc) = &c.scale
+            && !(sc.window > 0 && sc.period > 0 && sc.floor.is_finite() && sc.floor > 0.0)
+        {
+            return Err(ModelError::io(
+                &dir.join(CALIBRATION_FILE),
+                "scale: window and period must be positive and floor a positive number",
+            )
+            .into());
+        }
         Some(c)
     } else {
         None

@@ -145,37 +145,42 @@ fn sarimax_forecasts_ignore_poisoned_future_clicks() {
     assert_ne!(run(&early).last(), base.last());
 }
 
-/// Calibration (protocol §4.5) reads the validation errors only: poisoning the test segment's
-/// revenue changes the test errors but not one calibrated interval width.
+/// Calibration (protocol §4.4) reads the validation errors only, and the local scale of an
+/// interval reads nothing after its origin. Poisoning the last 20 days' revenue (inside the
+/// test segment) changes the test errors but not one byte of the calibration in the bundle;
+/// poisoning only the last day (after every origin) changes the test errors but not one
+/// interval width.
 #[test]
 fn calibration_reads_nothing_after_validation() {
-    use crate::common::{Project, raw_csv, stderr};
+    use crate::common::{Project, raw_csv, stderr, walk_files};
     let days = 200;
     let clean = raw_csv(days, &[]);
-    // The last 20 days lie inside the test segment (the last 15% of the rows after warm-up).
-    let first_poisoned =
-        chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Duration::days((days - 20) as i64);
-    let poisoned: String = clean
-        .lines()
-        .map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            match cells[0].parse::<NaiveDate>() {
-                Ok(d) if d >= first_poisoned => {
-                    let mut c: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
-                    c[12] = format!("{:.2}", c[12].parse::<f64>().unwrap() * 3.0);
-                    c.join(",")
+    let poison_from = |k: usize| -> String {
+        let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+            + Duration::days((days - k) as i64);
+        clean
+            .lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                match cells[0].parse::<NaiveDate>() {
+                    Ok(d) if d >= first => {
+                        let mut c: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+                        c[12] = format!("{:.2}", c[12].parse::<f64>().unwrap() * 3.0);
+                        c.join(",")
+                    }
+                    _ => l.to_string(),
                 }
-                _ => l.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n";
-    let board = |csv: &str| -> Vec<String> {
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    // (test RMSE, test width, the calibration file of the family's bundle)
+    let train = |csv: &str| -> (String, String, String) {
         let p = Project::new();
         p.write("raw.csv", csv);
         p.config("");
-        let o = p.run(&["train", "--config", "config.yaml", "--no-track"]);
+        let o = p.run(&["train", "--config", "config.yaml", "--no-register"]);
         assert!(o.status.success(), "{}", stderr(&o));
         let text = std::fs::read_to_string(p.path("artifacts/leaderboard.csv")).unwrap();
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -188,15 +193,27 @@ fn calibration_reads_nothing_after_validation() {
             .iter()
             .map(String::from)
             .collect();
-        ["test_rmse", "test_width"]
-            .iter()
-            .map(|k| row[header.iter().position(|h| h == k).unwrap()].clone())
-            .collect()
+        let col = |k: &str| row[header.iter().position(|h| h == k).unwrap()].clone();
+        let cal: Vec<_> = walk_files(&p.path("mlruns"))
+            .into_iter()
+            .filter(|f| f.ends_with("calibration.json"))
+            .collect();
+        assert_eq!(cal.len(), 1, "{cal:?}");
+        let cal = std::fs::read_to_string(&cal[0]).unwrap();
+        assert!(cal.contains("\"scale\""), "normalised calibration: {cal}");
+        (col("test_rmse"), col("test_width"), cal)
     };
-    let (a, b) = (board(&clean), board(&poisoned));
-    assert_ne!(a[0], b[0], "the poison must reach the test errors");
+    let base = train(&clean);
+    let late = train(&poison_from(20));
+    assert_ne!(base.0, late.0, "the poison must reach the test errors");
     assert_eq!(
-        a[1], b[1],
-        "calibrated widths must not see the test segment"
+        base.2, late.2,
+        "the calibration must not see the test segment"
     );
+    // The widths of origins inside the poisoned days do follow the poisoned history: the
+    // check can fail.
+    assert_ne!(base.1, late.1);
+    let last = train(&poison_from(1));
+    assert_ne!(base.0, last.0, "the poison must reach the test errors");
+    assert_eq!(base.1, last.1, "a width must not see past its origin");
 }

@@ -188,6 +188,7 @@ fn interval_scores_and_conformal_quantiles_match_numpy() {
         errors.sort_by(f64::total_cmp);
         let cal = Calibration {
             errors: vec![errors],
+            scale: None,
         };
         assert_eq!(
             cal.half_width(0, level),
