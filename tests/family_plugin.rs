@@ -181,3 +181,111 @@ fn a_family_from_outside_the_crate_trains_registers_and_infers() {
         assert!(row.lower < row.prediction && row.prediction < row.upper);
     }
 }
+
+/// RMSE over `segment` of the mean of the seasonal naive and the last-week mean: the
+/// combination of the two families, by hand.
+fn hand_combination_rmse(y: &[f64], segment: std::ops::Range<usize>, horizon: usize) -> f64 {
+    let (mut ss, mut n) = (0.0, 0usize);
+    for o in segment.start - 1..segment.end - 1 {
+        let lwm = mean_of_window(&y[..=o]);
+        for h in 1..=horizon.min(segment.end - 1 - o) {
+            let naive = y[o + h - 7];
+            ss += (y[o + h] - (naive + lwm) / 2.0).powi(2);
+            n += 1;
+        }
+    }
+    (ss / n as f64).sqrt()
+}
+
+/// Every file called `name` under `dir`.
+fn find_files(dir: &Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            find_files(&p, name, out);
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_combination_averages_the_family_bests_and_its_bundle_forecasts_their_mean() {
+    install(&FAMILY);
+    let dir = tempfile::tempdir().unwrap();
+    let raw = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/raw/global_ads_performance_dataset.csv")
+        .canonicalize()
+        .unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "paths:\n  raw_data: {}\nfamilies: [combination, {ID}]\nmlflow:\n  tracking_uri: mlruns\n",
+            raw.display()
+        ),
+    )
+    .unwrap();
+    let cfg = Config::load(&config).unwrap();
+    let report = train(
+        &cfg,
+        &TrainOptions {
+            register: false,
+            ..TrainOptions::default()
+        },
+    )
+    .unwrap();
+    // Listed first, run last: it needs the others' bests.
+    let names: Vec<&str> = report.families.iter().map(|f| f.family.as_str()).collect();
+    assert_eq!(names, ["seasonal_naive", ID, "combination"]);
+    let comb = &report.families[2];
+    assert_eq!(comb.points.len(), 1, "two members: one grid point (k = 2)");
+    let p = comb.best_point().unwrap();
+    assert!(
+        p.spec.starts_with("Mean(") && p.spec.contains(ID) && p.spec.contains("seasonal_naive")
+    );
+    let prep = &report.stages.prepared;
+    let (s, y, h) = (prep.split, prep.real.target(), cfg.forecast_days);
+    let val = p.val.as_ref().unwrap().metrics.rmse;
+    let want = hand_combination_rmse(y, s.train_end..s.val_end, h);
+    assert!(close(val, want), "{val} vs {want}");
+    let test = comb.test.as_ref().unwrap().metrics.rmse;
+    let want = hand_combination_rmse(y, s.val_end..s.n, h);
+    assert!(close(test, want), "{test} vs {want}");
+
+    // Its bundle, as logged: two members in folders of their own, and a forecast that is the
+    // mean of the members' forecasts from the last day.
+    let mut found = Vec::new();
+    find_files(&dir.path().join("mlruns"), "combination.json", &mut found);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let bundle = found[0].parent().unwrap();
+    let model = adsales::store::modelio::load_bundle(bundle).unwrap();
+    let v = adsales::inference::registry::ModelVersion {
+        info: adsales::inference::registry::ModelInfo {
+            name: "n".into(),
+            version: "1".into(),
+            alias: None,
+            family: "combination".into(),
+            spec: p.spec.clone(),
+            run_id: None,
+        },
+        model,
+    };
+    let got = adsales::inference::forecast(
+        &v,
+        &adsales::inference::Request {
+            newer: None,
+            plan: None,
+            days: 3,
+            level: 0.9,
+        },
+    )
+    .unwrap();
+    let n = y.len();
+    let lwm = mean_of_window(y);
+    for (i, row) in got.forecast.iter().enumerate() {
+        let want = (y[n + i - 7] + lwm) / 2.0;
+        assert!(close(row.prediction, want), "{} vs {want}", row.prediction);
+        assert!(row.lower < row.prediction && row.prediction < row.upper);
+    }
+}

@@ -92,7 +92,7 @@ fn run(cli: Cli) -> Result<()> {
         // `train::run` asks for the lstm family before it reads or writes anything, and
         // `infer` writes nothing before the model is loaded, so handing over is safe.
         Command::Train(a) => or_hand_over(a.execute(g), "the lstm family is in `families`"),
-        Command::Infer(a) => or_hand_over(a.execute(g), "the model is an LSTM"),
+        Command::Infer(a) => or_hand_over(a.execute(g), "the model is or holds an LSTM"),
         Command::Fit(a) => a.execute(g),
         Command::Info(a) => a.execute(g),
         Command::SampleData(a) => a.execute(g),

@@ -69,9 +69,6 @@ pub fn evaluate(
         )));
     }
     let t = prep.target_index();
-    let actual_all = prep.real.target();
-    let (mut act, mut pred, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut per_step: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); horizon];
     let mut forecasts = Vec::with_capacity(os.len());
     for (&o, f) in os.iter().zip(&raw) {
         let steps = horizon.min(segment.end - 1 - o);
@@ -81,14 +78,30 @@ pub fn evaluate(
                 f.mean.len()
             )));
         }
-        let of = OriginForecast {
+        forecasts.push(OriginForecast {
             origin: o,
             mean: prep.scaler.inverse(t, &f.mean[..steps]),
             lower: prep.scaler.inverse(t, &f.lower[..steps]),
             upper: prep.scaler.inverse(t, &f.upper[..steps]),
-        };
-        for h in 0..steps {
-            let a = actual_all[o + 1 + h];
+        });
+    }
+    score(forecasts, prep.real.target(), horizon, level, mase_scale)
+}
+
+/// Scores forecasts already in real units against `actual` (the whole real-unit target):
+/// metrics over every (origin, step) pair and RMSE per step.
+pub fn score(
+    forecasts: Vec<OriginForecast>,
+    actual: &[f64],
+    horizon: usize,
+    level: f64,
+    mase_scale: f64,
+) -> Result<Evaluation, ModelError> {
+    let (mut act, mut pred, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut per_step: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); horizon];
+    for of in &forecasts {
+        for h in 0..of.mean.len().min(horizon) {
+            let a = actual[of.origin + 1 + h];
             act.push(a);
             pred.push(of.mean[h]);
             lo.push(of.lower[h]);
@@ -96,7 +109,6 @@ pub fn evaluate(
             per_step[h].0.push(a);
             per_step[h].1.push(of.mean[h]);
         }
-        forecasts.push(of);
     }
     if let Some(i) = pred.iter().position(|p| !p.is_finite()) {
         return Err(ModelError::Numerical {

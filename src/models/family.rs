@@ -29,17 +29,20 @@ pub enum Family {
     Sarimax,
     Lstm,
     Mstl,
+    /// The mean of the other families' bests (`models::combination`).
+    Combination,
     /// A family installed at run time under this id (see [`install`]).
     Installed(&'static str),
 }
 
 /// The built-in families and their ids, in the order `families:` lists them by default.
-pub const BUILT_IN: [(Family, &str); 5] = [
+pub const BUILT_IN: [(Family, &str); 6] = [
     (Family::SeasonalNaive, "seasonal_naive"),
     (Family::Arima, "arima"),
     (Family::Sarimax, "sarimax"),
     (Family::Lstm, "lstm"),
     (Family::Mstl, "mstl"),
+    (Family::Combination, "combination"),
 ];
 
 impl Family {
@@ -135,6 +138,7 @@ pub fn get(f: Family) -> Result<&'static dyn ModelFamily, ModelError> {
         Family::Arima => Ok(&super::sarimax::config::ARIMA_FAMILY),
         Family::Sarimax => Ok(&super::sarimax::config::SARIMAX_FAMILY),
         Family::Mstl => Ok(&super::mstl::FAMILY),
+        Family::Combination => Ok(&super::combination::FAMILY),
         Family::Lstm => installed(Family::Lstm.as_str()).ok_or(ModelError::NeedsLibtorch),
         Family::Installed(id) => installed(id).ok_or_else(|| {
             ModelError::BadInput(format!(

@@ -6,6 +6,7 @@
 //! only ever see these two traits, so a new family is one new module.
 
 pub mod calibration;
+pub mod combination;
 pub mod ets;
 pub mod family;
 pub mod mstl;

@@ -2,6 +2,7 @@
 //! rolling-origin backtest, the family's best point judged on test, and the winner across
 //! families (protocol §4).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -44,7 +45,7 @@ pub struct FamilyResult {
     /// Test evaluation, its intervals calibrated on the best point's validation errors.
     pub test: Option<Evaluation>,
     #[serde(skip)]
-    pub test_model: Option<Box<dyn FittedForecaster>>,
+    pub test_model: Option<Arc<dyn FittedForecaster>>,
     /// The split-conformal calibration from the best point's validation backtest (§4.4),
     /// which the test evaluation and the bundle's forecasts use.
     pub calibration: Option<Calibration>,
@@ -179,17 +180,7 @@ impl<'a> EvalContext<'a> {
             .par_iter()
             .map(|m| self.run_point(m.as_ref(), bar))
             .collect();
-        let best = points
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.val.as_ref().map(|v| (i, v.metrics.rmse)))
-            .filter(|(_, r)| r.is_finite())
-            // Strictly smaller wins, so ties keep the earlier (simpler) grid point.
-            .fold(None, |acc: Option<(usize, f64)>, (i, r)| match acc {
-                Some((_, br)) if br <= r => acc,
-                _ => Some((i, r)),
-            })
-            .map(|(i, _)| i);
+        let best = best_by_val(&points);
         let (mut test, mut test_model, mut calibration) = (None, None, None);
         if let Some(b) = best {
             let spec = &specs[b];
@@ -218,7 +209,7 @@ impl<'a> EvalContext<'a> {
                         calibration::apply(c, &mut ev, actual, level, self.test_scale);
                     }
                     test = Some(ev);
-                    test_model = Some(m);
+                    test_model = Some(Arc::from(m));
                     calibration = cal;
                 }
                 Err(e) => {
@@ -237,6 +228,21 @@ impl<'a> EvalContext<'a> {
             seconds: t0.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// Index of the point with the lowest validation RMSE. Strictly smaller wins, so ties keep
+/// the earlier (simpler) grid point.
+pub fn best_by_val(points: &[PointResult]) -> Option<usize> {
+    points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.val.as_ref().map(|v| (i, v.metrics.rmse)))
+        .filter(|(_, r)| r.is_finite())
+        .fold(None, |acc: Option<(usize, f64)>, (i, r)| match acc {
+            Some((_, br)) if br <= r => acc,
+            _ => Some((i, r)),
+        })
+        .map(|(i, _)| i)
 }
 
 /// Rank of `f` for tie-breaks (lower is simpler); a family that is not available ranks last.

@@ -10,6 +10,7 @@
 //! `report` renders, `runlog` tracks the run tree.
 
 mod bundle;
+mod combine;
 pub mod grid;
 pub mod report;
 pub mod runlog;
@@ -143,14 +144,24 @@ pub fn train_series(
     if !order.contains(&Family::SeasonalNaive) {
         order.insert(0, Family::SeasonalNaive);
     }
+    // The combination averages the others' bests, so it runs last wherever it is listed.
+    if order.contains(&Family::Combination) {
+        order.retain(|f| *f != Family::Combination);
+        order.push(Family::Combination);
+    }
     let mut families = Vec::new();
     for fam in order {
-        let model_family = family::get(fam)?;
-        let specs = model_family.specs(&cfg.models)?;
-        let bar = progress_bar(progress, fam, specs.len());
-        let _guard = model_family.grid_guard();
-        let result = ctx.run_family(fam, &specs, &bar);
-        bar.finish_and_clear();
+        let result = if fam == Family::Combination {
+            ctx.run_combination(&families)
+        } else {
+            let model_family = family::get(fam)?;
+            let specs = model_family.specs(&cfg.models)?;
+            let bar = progress_bar(progress, fam, specs.len());
+            let _guard = model_family.grid_guard();
+            let result = ctx.run_family(fam, &specs, &bar);
+            bar.finish_and_clear();
+            result
+        };
         match result.best_point() {
             Some(p) => {
                 info!(family = fam.as_str(), best = %p.spec, seconds = result.seconds, "family done")
