@@ -8,6 +8,7 @@ pub mod features;
 mod frame;
 pub mod pipeline;
 pub mod preprocess;
+mod read;
 pub mod sample;
 
 pub use self::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy, SplitRatios};
