@@ -120,37 +120,8 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
 
     let (future, exog_sources) = driver_inputs(m, &frame, req.plan, &dates)?;
     let f = m.fitted.forecast(&frame, &future, req.days, req.level)?;
-    let t = m
-        .scaler
-        .index_of(&spec.target)
-        .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
     let y = features.col(&spec.target).expect("target");
-    // Intervals as the backtest judged them: calibrated (§4.4) when the bundle carries a
-    // calibration, at the local scale of the last known day; the model's own otherwise.
-    let origin = features.len() - 1;
-    let forecast = dates
-        .iter()
-        .enumerate()
-        .map(|(h, d)| {
-            let prediction = m.scaler.inverse_value(t, f.mean[h]);
-            let (lower, upper) = match &m.calibration {
-                Some(c) => {
-                    let w = c.half_width_at(h, req.level, y, origin);
-                    (prediction - w, prediction + w)
-                }
-                None => (
-                    m.scaler.inverse_value(t, f.lower[h]),
-                    m.scaler.inverse_value(t, f.upper[h]),
-                ),
-            };
-            ForecastRow {
-                date: *d,
-                prediction,
-                lower,
-                upper,
-            }
-        })
-        .collect();
+    let forecast = forecast_rows(m, &f, &dates, y, req.level)?;
     let from = features.len().saturating_sub(60);
     Ok(InferResult {
         model: v.info.clone(),
@@ -165,6 +136,49 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
             .map(|i| (features.dates[i], y[i]))
             .collect(),
     })
+}
+
+/// The forecast in real units with its intervals as the backtest judged them: calibrated
+/// (§4.4) when the bundle carries a calibration, at the local scale of the last known day
+/// (the last value of `y`, the real-unit target); the model's own otherwise.
+fn forecast_rows(
+    m: &LoadedModel,
+    f: &crate::models::Forecast,
+    dates: &[NaiveDate],
+    y: &[f64],
+    level: f64,
+) -> Result<Vec<ForecastRow>> {
+    let t = m
+        .scaler
+        .index_of(&m.spec.target)
+        .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
+    let origin = y.len() - 1;
+    Ok(dates
+        .iter()
+        .enumerate()
+        .map(|(h, d)| {
+            let prediction = m.scaler.inverse_value(t, f.mean[h]);
+            let (lower, upper) = match &m.calibration {
+                Some(c) => {
+                    let w = c.half_width_at(h, level, y, origin);
+                    (
+                        crate::eval::calibration::lower_bound(prediction, w),
+                        prediction + w,
+                    )
+                }
+                None => (
+                    m.scaler.inverse_value(t, f.lower[h]),
+                    m.scaler.inverse_value(t, f.upper[h]),
+                ),
+            };
+            ForecastRow {
+                date: *d,
+                prediction,
+                lower,
+                upper,
+            }
+        })
+        .collect())
 }
 
 /// The future values of every driver the model reads over `dates` (scaled): planned ones

@@ -9,9 +9,9 @@ use tracing::warn;
 
 use super::grid::{EvalContext, FamilyResult, PointResult};
 use crate::eval::backtest::{self, Evaluation, OriginForecast};
-use crate::eval::calibration;
+use crate::eval::calibration::{self, Calibration};
 use crate::models::combination::{Combination, Member};
-use crate::models::{Family, FitInfo};
+use crate::models::{Family, FitInfo, FittedForecaster};
 
 /// A family best that can join: validated, tested and with its test model.
 struct Candidate<'a> {
@@ -20,6 +20,7 @@ struct Candidate<'a> {
     drivers: &'a [String],
     val: &'a Evaluation,
     test: &'a Evaluation,
+    model: Arc<dyn FittedForecaster>,
 }
 
 /// The element-wise mean of the members' forecasts at each origin; `None` when the members
@@ -62,116 +63,122 @@ impl EvalContext<'_> {
             .iter()
             .filter_map(|f| {
                 let p = f.best_point()?;
-                f.test_model.as_ref()?;
                 Some(Candidate {
                     family: f.family,
                     spec: &p.spec,
                     drivers: &p.drivers,
                     val: p.val.as_ref()?,
                     test: f.test.as_ref()?,
+                    model: f.test_model.clone()?,
                 })
             })
             .filter(|c| c.val.metrics.rmse.is_finite())
             .collect();
         // Stable: equal validation RMSEs keep the families' order.
         cands.sort_by(|a, b| a.val.metrics.rmse.total_cmp(&b.val.metrics.rmse));
-        let (actual, level) = (self.stages.prepared.real.target(), self.cfg.interval_level);
-        let h = self.cfg.forecast_days;
         let points: Vec<PointResult> = (2..=cands.len())
-            .map(|k| {
-                let members = &cands[..k];
-                let names: Vec<&str> = members.iter().map(|c| c.family.as_str()).collect();
-                let mut drivers: Vec<String> = Vec::new();
-                for d in members.iter().flat_map(|c| c.drivers) {
-                    if !drivers.contains(d) {
-                        drivers.push(d.clone());
-                    }
-                }
-                let vals: Vec<&Evaluation> = members.iter().map(|c| c.val).collect();
-                let val = mean_forecasts(&vals)
-                    .ok_or_else(|| "the members forecast different origins".to_string())
-                    .and_then(|fs| {
-                        backtest::score(fs, actual, h, level, self.val_scale)
-                            .map_err(|e| e.to_string())
-                    });
-                let (val, error) = match val {
-                    Ok(v) => (Some(v), None),
-                    Err(e) => (None, Some(e)),
-                };
-                PointResult {
-                    spec: format!("Mean({})", names.join(", ")),
-                    params: vec![
-                        ("members".to_string(), names.join(",")),
-                        (
-                            "member_specs".to_string(),
-                            members
-                                .iter()
-                                .map(|c| c.spec)
-                                .collect::<Vec<_>>()
-                                .join(" | "),
-                        ),
-                    ],
-                    drivers,
-                    fit_seconds: 0.0,
-                    info: Some(FitInfo {
-                        converged: true,
-                        message: format!("mean of {k} family bests"),
-                        ..FitInfo::default()
-                    }),
-                    val,
-                    error,
-                    fitted: None,
-                }
-            })
+            .map(|k| self.combination_point(&cands[..k]))
             .collect();
-        let best = super::grid::best_by_val(&points);
-        let (mut test, mut test_model, mut cal) = (None, None, None);
-        if let Some(b) = best {
-            let members = &cands[..b + 2];
-            let tests: Vec<&Evaluation> = members.iter().map(|c| c.test).collect();
-            let scored = mean_forecasts(&tests)
-                .and_then(|fs| backtest::score(fs, actual, h, level, self.test_scale).ok());
-            match scored {
-                Some(mut ev) => {
-                    let c = points[b]
-                        .val
-                        .as_ref()
-                        .map(|v| calibration::from_evaluation(v, actual));
-                    if let Some(c) = &c {
-                        calibration::apply(c, &mut ev, actual, level, self.test_scale);
-                    }
-                    let model = Combination {
-                        members: members
-                            .iter()
-                            .map(|c| Member {
-                                family: c.family,
-                                spec: c.spec.to_string(),
-                                model: families
-                                    .iter()
-                                    .find(|f| f.family == c.family)
-                                    .and_then(|f| f.test_model.clone())
-                                    .expect("candidates have a test model"),
-                            })
-                            .collect(),
-                    };
-                    test = Some(ev);
-                    test_model = Some(Arc::new(model) as Arc<dyn crate::models::FittedForecaster>);
-                    cal = c;
-                }
-                None => warn!("the combination's members forecast different test origins"),
-            }
-        }
         if points.is_empty() {
             warn!("combination: needs at least two families with a tested best");
         }
+        let best = super::grid::best_by_val(&points);
+        let tested = best.and_then(|b| self.test_combination(&cands[..b + 2], &points[b]));
+        let (test, test_model, calibration) = match tested {
+            Some((ev, model, cal)) => (Some(ev), Some(model), cal),
+            None => (None, None, None),
+        };
         FamilyResult {
             family: Family::Combination,
             points,
             best,
             test,
             test_model,
-            calibration: cal,
+            calibration,
             seconds: t0.elapsed().as_secs_f64(),
         }
+    }
+
+    /// The grid point of the mean of `members`, judged on validation.
+    fn combination_point(&self, members: &[Candidate]) -> PointResult {
+        let (actual, level) = (self.stages.prepared.real.target(), self.cfg.interval_level);
+        let names: Vec<&str> = members.iter().map(|c| c.family.as_str()).collect();
+        let mut drivers: Vec<String> = Vec::new();
+        for d in members.iter().flat_map(|c| c.drivers) {
+            if !drivers.contains(d) {
+                drivers.push(d.clone());
+            }
+        }
+        let vals: Vec<&Evaluation> = members.iter().map(|c| c.val).collect();
+        let val = mean_forecasts(&vals)
+            .ok_or_else(|| "the members forecast different origins".to_string())
+            .and_then(|fs| {
+                backtest::score(fs, actual, self.cfg.forecast_days, level, self.val_scale)
+                    .map_err(|e| e.to_string())
+            });
+        let (val, error) = match val {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        };
+        PointResult {
+            spec: format!("Mean({})", names.join(", ")),
+            params: vec![
+                ("members".to_string(), names.join(",")),
+                (
+                    "member_specs".to_string(),
+                    members
+                        .iter()
+                        .map(|c| c.spec)
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ),
+            ],
+            drivers,
+            fit_seconds: 0.0,
+            info: Some(FitInfo {
+                converged: true,
+                message: format!("mean of {} family bests", members.len()),
+                ..FitInfo::default()
+            }),
+            val,
+            error,
+            fitted: None,
+        }
+    }
+
+    /// The test evaluation of the best point (calibrated on its validation errors) and its
+    /// model; `None` when the members' test backtests cannot be averaged.
+    fn test_combination(
+        &self,
+        members: &[Candidate],
+        point: &PointResult,
+    ) -> Option<(Evaluation, Arc<dyn FittedForecaster>, Option<Calibration>)> {
+        let (actual, level) = (self.stages.prepared.real.target(), self.cfg.interval_level);
+        let tests: Vec<&Evaluation> = members.iter().map(|c| c.test).collect();
+        let scored = mean_forecasts(&tests).and_then(|fs| {
+            backtest::score(fs, actual, self.cfg.forecast_days, level, self.test_scale).ok()
+        });
+        let Some(mut ev) = scored else {
+            warn!("the combination's members forecast different test origins");
+            return None;
+        };
+        let cal = point
+            .val
+            .as_ref()
+            .map(|v| calibration::from_evaluation(v, actual));
+        if let Some(c) = &cal {
+            calibration::apply(c, &mut ev, actual, level, self.test_scale);
+        }
+        let model = Combination {
+            members: members
+                .iter()
+                .map(|c| Member {
+                    family: c.family,
+                    spec: c.spec.to_string(),
+                    model: c.model.clone(),
+                })
+                .collect(),
+        };
+        Some((ev, Arc::new(model), cal))
     }
 }
