@@ -246,7 +246,16 @@ impl ConfigFile {
             sarimax: self
                 .sarimax
                 .check(&c, &[data.exog.clone(), features.event_drivers()].concat())?,
-            lstm: self.lstm.check(&c, self.forecast_days)?,
+            lstm: self.lstm.check(
+                &c,
+                self.forecast_days,
+                data.exog
+                    .iter()
+                    .filter(|e| e.policy == crate::data::FuturePolicy::Known)
+                    .map(|e| e.name.clone())
+                    .chain(features.event_drivers().into_iter().map(|e| e.name))
+                    .collect(),
+            )?,
         };
 
         Ok(Config {

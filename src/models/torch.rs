@@ -112,6 +112,9 @@ pub struct LstmConfig {
     pub sequence_length: Vec<usize>,
     pub dropout: Vec<f64>,
     pub weight_decay: Vec<f64>,
+    /// The drivers whose values on each forecast day the network reads: the `known`-policy
+    /// ones and the event calendar (not a config key: they follow from `data` and `features`).
+    pub known: Vec<String>,
 }
 
 impl Default for LstmConfig {
@@ -136,12 +139,19 @@ impl LstmFile {
             sequence_length: g.sequence_length.clone(),
             dropout: g.dropout.clone(),
             weight_decay: g.weight_decay.clone(),
+            known: Vec::new(),
         }
     }
 
     /// Checks the section (keys named `lstm.*`); forecasts may ask for up to
-    /// `forecast_days` steps, which the network must output.
-    pub fn check(&self, c: &ConfigKeys, forecast_days: usize) -> Result<LstmConfig, InputError> {
+    /// `forecast_days` steps, which the network must output. `known` are the drivers it reads
+    /// for the forecast days.
+    pub fn check(
+        &self,
+        c: &ConfigKeys,
+        forecast_days: usize,
+        known: Vec<String>,
+    ) -> Result<LstmConfig, InputError> {
         let v = self.values();
         v.check().map_err(|(key, why)| c.err(&key, why))?;
         if v.max_horizon < forecast_days {
@@ -153,7 +163,7 @@ impl LstmFile {
                 ),
             ));
         }
-        Ok(self.values())
+        Ok(LstmConfig { known, ..v })
     }
 }
 

@@ -50,6 +50,11 @@ impl ModelFamily for Torch {
             .collect())
     }
 
+    /// The known drivers and events, read on every forecast day.
+    fn drivers(&self, cfg: &ModelsConfig) -> Vec<String> {
+        cfg.lstm.known.clone()
+    }
+
     fn load(&self, dir: &Path) -> Result<Box<dyn FittedForecaster>, ModelError> {
         Ok(Box::new(FittedLstm::load(dir)?))
     }

@@ -70,6 +70,8 @@ pub struct LstmGrid {
     pub max_horizon: usize,
     pub seed: u64,
     pub device: adsales::models::torch::LstmDevice,
+    /// The drivers read for the forecast days (see [`LstmSpec::known`]).
+    pub known: Vec<String>,
 }
 
 impl Default for LstmGrid {
@@ -88,6 +90,7 @@ impl Default for LstmGrid {
             max_horizon: 28,
             seed: 42,
             device: adsales::models::torch::LstmDevice::Auto,
+            known: Vec::new(),
         }
     }
 }
@@ -108,6 +111,7 @@ impl LstmGrid {
             max_horizon: lstm.max_horizon,
             seed,
             device: lstm.device,
+            known: lstm.known.clone(),
         }
     }
 
@@ -134,6 +138,7 @@ impl LstmGrid {
                                         max_horizon: self.max_horizon,
                                         seed: self.seed,
                                         device: self.device,
+                                        known: self.known.clone(),
                                     });
                                 }
                             }

@@ -3,9 +3,10 @@
 //! (libtorch). See `window` for which rows each window may read, `train` for the optimisation
 //! and reproducibility, `conformal` for the intervals, `grid` for running many specs.
 //!
-//! The model reads only its input window: [`FutureInputs`] are ignored, and forecasting from
-//! origin `o` reads rows `o+1-sequence_length..=o` of the history, so the rolling-origin
-//! backtest needs no refit. Forecasts run on the CPU (training uses CUDA when present), so a
+//! The model reads its input window — forecasting from origin `o` reads rows
+//! `o+1-sequence_length..=o` of the history — and, from [`FutureInputs`], the known drivers
+//! of the forecast days (planned spend, events: [`LstmSpec::known`]), so a `--plan` moves its
+//! forecast. The rolling-origin backtest needs no refit. Forecasts run on the CPU (training uses CUDA when present), so a
 //! fitted or loaded model forecasts identically on any machine.
 
 pub mod conformal;
@@ -55,6 +56,10 @@ pub struct LstmSpec {
     /// Where training runs (not part of the spec's identity: forecasts run on the CPU).
     #[serde(default)]
     pub device: LstmDevice,
+    /// Frame columns whose values on each forecast day the network reads (known-policy
+    /// drivers and events); empty in bundles saved before it read any.
+    #[serde(default)]
+    pub known: Vec<String>,
 }
 
 impl Default for LstmSpec {
@@ -73,6 +78,7 @@ impl Default for LstmSpec {
             max_horizon: 28,
             seed: 42,
             device: LstmDevice::Auto,
+            known: Vec::new(),
         }
     }
 }
@@ -100,6 +106,7 @@ impl LstmSpec {
             sequence_length: vec![self.sequence_length],
             dropout: vec![self.dropout],
             weight_decay: vec![self.weight_decay],
+            known: self.known.clone(),
         }
         .check()
         // A spec is one grid point: name its field (`lstm.dropout`), not the config's axis.
@@ -145,20 +152,31 @@ impl LstmSpec {
                 )));
             }
         }
+        let known_cols = self
+            .known
+            .iter()
+            .map(|n| {
+                frame
+                    .index_of(n)
+                    .ok_or_else(|| self.unsupported(format!("known driver {n} not in frame")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (seq, h) = (self.sequence_length, self.max_horizon);
-        let train_w = window::build(
+        let train_w = window::build_with_known(
             frame,
             window::train_origins(seq, data.train_end),
             data.train_end,
             seq,
             h,
+            &known_cols,
         );
-        let val_w = window::build(
+        let val_w = window::build_with_known(
             frame,
             window::val_origins(seq, data.train_end, val_end),
             val_end,
             seq,
             h,
+            &known_cols,
         );
         if train_w.is_empty() {
             return Err(self.unsupported(format!(
@@ -177,6 +195,7 @@ impl LstmSpec {
             hidden: self.hidden_size,
             layers: self.num_layers,
             horizon: h,
+            known: known_cols.len(),
         };
         let device = training_device(self.device).map_err(|e| self.unsupported(e))?;
         tracing::info!(spec = %self.spec(), ?device, train_windows = train_w.len(),
@@ -189,7 +208,14 @@ impl LstmSpec {
                 reason: "validation loss is not finite (try a smaller lstm.learning_rate)".into(),
             });
         }
-        let pred = train::predict(&trained.weights, &val_w.x, val_w.len(), seq, Device::Cpu);
+        let pred = train::predict_with(
+            &trained.weights,
+            &val_w.x,
+            &val_w.future,
+            val_w.len(),
+            seq,
+            Device::Cpu,
+        );
         let conformal = Conformal::from_residuals(&pred, &val_w.y, &val_w.mask, h);
         Ok(FittedLstm {
             spec: self.clone(),
@@ -234,7 +260,12 @@ impl Forecaster for LstmSpec {
             ("max_horizon".into(), self.max_horizon.to_string()),
             ("seed".into(), self.seed.to_string()),
             ("device".into(), self.device.as_str().into()),
+            ("known_drivers".into(), self.known.join(",")),
         ]
+    }
+
+    fn drivers(&self) -> Vec<String> {
+        self.known.clone()
     }
 
     fn fit(&self, data: &FitData) -> Result<Box<dyn FittedForecaster>, ModelError> {
@@ -328,6 +359,31 @@ impl FittedLstm {
         Ok(x)
     }
 
+    /// The known drivers of the `horizon` forecast days as the network reads them
+    /// (max_horizon × known, row-major); the steps past `horizon` are zeros, which no
+    /// earlier step reads.
+    fn future_values(&self, f: &FutureInputs, horizon: usize) -> Result<Vec<f32>, ModelError> {
+        let k = self.spec.known.len();
+        let mut out = vec![0f32; self.spec.max_horizon * k];
+        for (j, name) in self.spec.known.iter().enumerate() {
+            let v = f.get(name).filter(|v| v.len() >= horizon).ok_or_else(|| {
+                ModelError::BadInput(format!(
+                    "lstm: no values of the known driver {name} for the {horizon} forecast days"
+                ))
+            })?;
+            if let Some(i) = v[..horizon].iter().position(|x| !x.is_finite()) {
+                return Err(ModelError::BadInput(format!(
+                    "lstm: known driver {name} is not finite on forecast day {}",
+                    i + 1
+                )));
+            }
+            for (step, x) in v[..horizon].iter().enumerate() {
+                out[step * k + j] = *x as f32;
+            }
+        }
+        Ok(out)
+    }
+
     fn assemble(&self, pred: &[f32], horizon: usize, level: f64) -> Result<Forecast, ModelError> {
         let mut f = Forecast {
             mean: Vec::with_capacity(horizon),
@@ -364,6 +420,7 @@ impl FittedLstm {
             hidden: meta.spec.hidden_size,
             layers: meta.spec.num_layers,
             horizon: meta.spec.max_horizon,
+            known: meta.spec.known.len(),
         };
         let w_path = dir.join(WEIGHTS_FILE);
         let named = Tensor::read_safetensors(&w_path).map_err(|e| ModelError::io(&w_path, e))?;
@@ -403,7 +460,7 @@ impl FittedForecaster for FittedLstm {
     fn forecast(
         &self,
         history: &Frame,
-        _future: &FutureInputs,
+        future: &FutureInputs,
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
@@ -411,13 +468,8 @@ impl FittedForecaster for FittedLstm {
             .len()
             .checked_sub(1)
             .ok_or_else(|| ModelError::BadInput("lstm: empty history".into()))?;
-        let mut f = self.forecast_origins(
-            history,
-            &[origin],
-            &|_| FutureInputs::default(),
-            horizon,
-            level,
-        )?;
+        let mut f =
+            self.forecast_origins(history, &[origin], &|_| future.clone(), horizon, level)?;
         Ok(f.pop().expect("one origin, one forecast"))
     }
 
@@ -427,26 +479,28 @@ impl FittedForecaster for FittedLstm {
         &self,
         data: &Frame,
         origins: &[usize],
-        _future: &dyn Fn(usize) -> FutureInputs,
+        future: &dyn Fn(usize) -> FutureInputs,
         horizon: usize,
         level: f64,
     ) -> Result<Vec<Forecast>, ModelError> {
         self.check_history(data, horizon)?;
-        let mut x = Vec::new();
+        let (mut x, mut fut) = (Vec::new(), Vec::new());
         for &o in origins {
             x.extend(self.window(data, o)?);
+            fut.extend(self.future_values(&future(o), horizon)?);
         }
         let seq = self.spec.sequence_length;
-        let h = self.spec.max_horizon;
         let pred = grid::catch_torch(&self.spec.spec(), "forecasting", || {
-            Ok(train::predict(
+            Ok(train::predict_with(
                 &self.weights,
                 &x,
+                &fut,
                 origins.len(),
                 seq,
                 Device::Cpu,
             ))
         })?;
+        let h = self.spec.max_horizon;
         pred.chunks(h)
             .map(|p| self.assemble(p, horizon, level))
             .collect()

@@ -1,5 +1,9 @@
 //! The network: stacked LSTM layers (PyTorch `nn.LSTM` semantics, batch first) and a linear head
-//! from the last hidden state to the next `horizon` scaled target values.
+//! from the last hidden state to the next `horizon` scaled target values, plus — when the model
+//! reads known drivers (planned spend, events) — a linear term of each forecast day's own
+//! driver values, shared by every step (`future.weight`, as `nn.Linear(known, 1, bias=False)`):
+//! the forecast of day h moves with the plan for day h, and steps past the supplied days
+//! are not needed by earlier ones.
 //!
 //! Parameters use PyTorch's names (`lstm.weight_ih_l0`, ..., `head.weight`, `head.bias`) and
 //! layouts (gates i, f, g, o), so weights exported from `torch.nn.LSTM` + `nn.Linear` load as
@@ -22,6 +26,9 @@ pub struct NetShape {
     pub hidden: usize,
     pub layers: usize,
     pub horizon: usize,
+    /// Known drivers read for each forecast day (0: none, the network of bundles saved before).
+    #[serde(default)]
+    pub known: usize,
 }
 
 impl NetShape {
@@ -38,6 +45,9 @@ impl NetShape {
         }
         out.push(("head.weight".into(), vec![self.horizon as i64, h]));
         out.push(("head.bias".into(), vec![self.horizon as i64]));
+        if self.known > 0 {
+            out.push(("future.weight".into(), vec![1, self.known as i64]));
+        }
         out
     }
 }
@@ -55,11 +65,18 @@ impl Weights {
     /// Initialisation of `torch.nn.LSTM` and `nn.Linear` (all U(-1/√hidden, 1/√hidden)), drawn
     /// from our seeded RNG.
     pub fn init(shape: NetShape, rng: &mut ChaCha8Rng) -> Weights {
-        let bound = 1.0 / (shape.hidden as f32).sqrt();
         let values = shape
             .params()
             .iter()
-            .map(|(_, dims)| {
+            .map(|(name, dims)| {
+                // `nn.Linear`'s bound is 1/√fan_in: the hidden size for the head, the number
+                // of drivers for the future term.
+                let fan_in = if name == "future.weight" {
+                    shape.known
+                } else {
+                    shape.hidden
+                };
+                let bound = 1.0 / (fan_in as f32).sqrt();
                 let n = dims.iter().product::<i64>() as usize;
                 (0..n).map(|_| rng.random_range(-bound..bound)).collect()
             })
@@ -110,6 +127,8 @@ pub struct Net {
     layers: Vec<[Tensor; 4]>,
     head_w: Tensor,
     head_b: Tensor,
+    /// (1, known) when the model reads known drivers.
+    future_w: Option<Tensor>,
 }
 
 impl Net {
@@ -127,6 +146,7 @@ impl Net {
                 (&root / group).var_copy(leaf, &t)
             })
             .collect();
+        let future_w = (weights.shape.known > 0).then(|| vars.pop().expect("future.weight"));
         let head_b = vars.pop().expect("head.bias");
         let head_w = vars.pop().expect("head.weight");
         let mut layers = Vec::with_capacity(weights.shape.layers);
@@ -142,6 +162,7 @@ impl Net {
             layers,
             head_w,
             head_b,
+            future_w,
         }
     }
 
@@ -153,6 +174,7 @@ impl Net {
             .iter()
             .flatten()
             .chain([&self.head_w, &self.head_b])
+            .chain(self.future_w.as_ref())
         {
             let t = t.detach().to_device(Device::Cpu).contiguous();
             let n = t.numel();
@@ -170,6 +192,17 @@ impl Net {
     /// outputs of every layer but the last are dropped with probability `p` (training mode, as
     /// `nn.LSTM(dropout=p)`); `None` is evaluation mode.
     pub fn forward(&self, x: &Tensor, dropout: Option<(f64, &mut ChaCha8Rng)>) -> Tensor {
+        self.forward_with(x, None, dropout)
+    }
+
+    /// [`forward`](Self::forward) with the known drivers of the forecast days, `future`:
+    /// (batch, horizon, known). A model that reads drivers and gets none sees zeros.
+    pub fn forward_with(
+        &self,
+        x: &Tensor,
+        future: Option<&Tensor>,
+        dropout: Option<(f64, &mut ChaCha8Rng)>,
+    ) -> Tensor {
         let (batch, seq) = (x.size()[0], x.size()[1]);
         let h = self.shape.hidden as i64;
         let zeros = Tensor::zeros([1, batch, h], (Kind::Float, x.device()));
@@ -205,7 +238,12 @@ impl Net {
             out = o;
         }
         let last = out.select(1, -1);
-        last.linear(&self.head_w, Some(&self.head_b))
+        let base = last.linear(&self.head_w, Some(&self.head_b));
+        match (&self.future_w, future) {
+            // (batch, horizon, known) · (known) → (batch, horizon)
+            (Some(w), Some(f)) => base + f.matmul(&w.view([-1])),
+            _ => base,
+        }
     }
 }
 

@@ -57,6 +57,15 @@ pub struct Trained {
     pub history: TrainHistory,
 }
 
+/// The windows' known drivers as (n, horizon, known), or `None` for a model without any.
+fn future_tensor(w: &Windows, device: Device) -> Option<Tensor> {
+    (w.known > 0).then(|| {
+        Tensor::from_slice(&w.future)
+            .view([w.len() as i64, w.horizon as i64, w.known as i64])
+            .to_device(device)
+    })
+}
+
 fn tensors(w: &Windows, device: Device) -> (Tensor, Tensor, Tensor) {
     let n = w.len() as i64;
     let x = Tensor::from_slice(&w.x)
@@ -76,9 +85,9 @@ fn masked_sse(pred: &Tensor, y: &Tensor, m: &Tensor) -> Tensor {
 }
 
 /// Masked MSE in evaluation mode over all validation windows at once (~100 windows).
-fn eval_loss(net: &Net, x: &Tensor, y: &Tensor, m: &Tensor) -> f64 {
+fn eval_loss(net: &Net, x: &Tensor, f: Option<&Tensor>, y: &Tensor, m: &Tensor) -> f64 {
     tch::no_grad(|| {
-        let pred = net.forward(x, None);
+        let pred = net.forward_with(x, f, None);
         let count = m.sum(Kind::Float).double_value(&[]);
         masked_sse(&pred, y, m).double_value(&[]) / count
     })
@@ -106,6 +115,7 @@ pub fn train(
 
     let (tx, ty, tm) = tensors(train, device);
     let (vx, vy, vm) = tensors(val, device);
+    let (tf, vf) = (future_tensor(train, device), future_tensor(val, device));
     let mut order: Vec<i64> = (0..train.len() as i64).collect();
     let batch = cfg.batch_size.max(1);
     // Labels per window, counted on the host: a batch's count then needs no device round
@@ -146,7 +156,8 @@ pub fn train(
                 ty.index_select(0, &idx),
                 tm.index_select(0, &idx),
             );
-            let pred = net.forward(&bx, Some((cfg.dropout, &mut rng)));
+            let bf = tf.as_ref().map(|f| f.index_select(0, &idx));
+            let pred = net.forward_with(&bx, bf.as_ref(), Some((cfg.dropout, &mut rng)));
             let batch_sse = masked_sse(&pred, &by, &bm);
             let loss = &batch_sse / n_obs;
             opt.backward_step(&loss);
@@ -154,7 +165,7 @@ pub fn train(
             count += n_obs;
         }
         let sse = sse_t.double_value(&[]);
-        let val = eval_loss(&net, &vx, &vy, &vm);
+        let val = eval_loss(&net, &vx, vf.as_ref(), &vy, &vm);
         history.train_loss.push(sse / count);
         history.val_loss.push(val);
         tracing::debug!(
@@ -194,18 +205,40 @@ pub fn train(
 /// share its batch. Per-window passes make a backtest forecast, a conformal residual and an
 /// inference forecast from the same origin bit-identical.
 pub fn predict(weights: &Weights, x: &[f32], n: usize, seq_len: usize, device: Device) -> Vec<f32> {
+    predict_with(weights, x, &[], n, seq_len, device)
+}
+
+/// [`predict`] with each window's known drivers, `future` (n × horizon × known, row-major;
+/// empty for a model without any).
+pub fn predict_with(
+    weights: &Weights,
+    x: &[f32],
+    future: &[f32],
+    n: usize,
+    seq_len: usize,
+    device: Device,
+) -> Vec<f32> {
     if n == 0 {
         return Vec::new();
     }
     let net = Net::new(weights, device);
     let per = x.len() / n;
-    let mut out = Vec::with_capacity(n * weights.shape.horizon);
+    let (h, k) = (weights.shape.horizon, weights.shape.known);
+    let mut out = Vec::with_capacity(n * h);
     tch::no_grad(|| {
-        for w in x.chunks(per) {
+        for (i, w) in x.chunks(per).enumerate() {
             let xt = Tensor::from_slice(w)
                 .view([1, seq_len as i64, weights.shape.n_features as i64])
                 .to_device(device);
-            let pred = net.forward(&xt, None).to_device(Device::Cpu).contiguous();
+            let ft = (k > 0).then(|| {
+                Tensor::from_slice(&future[i * h * k..(i + 1) * h * k])
+                    .view([1, h as i64, k as i64])
+                    .to_device(device)
+            });
+            let pred = net
+                .forward_with(&xt, ft.as_ref(), None)
+                .to_device(Device::Cpu)
+                .contiguous();
             let len = pred.numel();
             let start = out.len();
             out.resize(start + len, 0f32);

@@ -27,6 +27,10 @@ pub struct Windows {
     pub y: Vec<f32>,
     /// (n, horizon), 1 where the label row is inside the split.
     pub mask: Vec<f32>,
+    /// Known drivers read per forecast day.
+    pub known: usize,
+    /// (n, horizon, known): the drivers' values on the label rows, 0 where masked.
+    pub future: Vec<f32>,
 }
 
 impl Windows {
@@ -72,6 +76,20 @@ pub fn build(
     seq_len: usize,
     horizon: usize,
 ) -> Windows {
+    build_with_known(frame, origins, label_end, seq_len, horizon, &[])
+}
+
+/// [`build`], with the values of the columns `known_cols` on each window's label rows (the
+/// known drivers of its forecast days). Like the labels they stop at `label_end`: a window
+/// reads no row of a later split.
+pub fn build_with_known(
+    frame: &Frame,
+    origins: Range<usize>,
+    label_end: usize,
+    seq_len: usize,
+    horizon: usize,
+    known_cols: &[usize],
+) -> Windows {
     let target = frame.target();
     let label_end = label_end.min(frame.len());
     let mut w = Windows {
@@ -82,6 +100,8 @@ pub fn build(
         x: Vec::new(),
         y: Vec::new(),
         mask: Vec::new(),
+        known: known_cols.len(),
+        future: Vec::new(),
     };
     for t in origins {
         let Some(x) = input_window(frame, t, seq_len) else {
@@ -94,6 +114,15 @@ pub fn build(
         w.mask.extend(std::iter::repeat_n(1.0, inside));
         w.y.extend(std::iter::repeat_n(0.0, horizon - inside));
         w.mask.extend(std::iter::repeat_n(0.0, horizon - inside));
+        for r in t + 1..t + 1 + horizon {
+            for &c in known_cols {
+                w.future.push(if r < label_end {
+                    frame.cols[c][r] as f32
+                } else {
+                    0.0
+                });
+            }
+        }
     }
     w
 }

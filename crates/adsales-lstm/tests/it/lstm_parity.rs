@@ -27,6 +27,7 @@ fn shape(named: &[(String, Tensor)]) -> NetShape {
         hidden: c[1] as usize,
         layers: c[2] as usize,
         horizon: c[3] as usize,
+        known: 0,
     }
 }
 

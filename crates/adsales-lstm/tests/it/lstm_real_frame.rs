@@ -25,15 +25,30 @@ fn fits_and_backtests_on_the_processed_frame() {
     let b = spec.fit_lstm(&data).unwrap();
     assert_eq!(a, b);
     let h = cfg.forecast_days;
-    let origins: Vec<usize> = (p.split.val_end - 1..p.scaled.len() - 1).collect();
+    // The configured known drivers (ad_spend and the events) are read on the forecast days:
+    // their actual values, carried forward past the last row, as the backtest gives them.
+    assert!(
+        spec.known.contains(&"ad_spend".to_string()),
+        "{:?}",
+        spec.known
+    );
+    let n = p.scaled.len();
+    let future = |o: usize| FutureInputs {
+        exog: spec
+            .known
+            .iter()
+            .map(|name| {
+                let col = p.scaled.col(name).unwrap();
+                (
+                    name.clone(),
+                    (1..=h).map(|s| col[(o + s).min(n - 1)]).collect(),
+                )
+            })
+            .collect(),
+    };
+    let origins: Vec<usize> = (p.split.val_end - 1..n - 1).collect();
     let fcs = a
-        .forecast_origins(
-            &p.scaled,
-            &origins,
-            &|_| FutureInputs::default(),
-            h,
-            cfg.interval_level,
-        )
+        .forecast_origins(&p.scaled, &origins, &future, h, cfg.interval_level)
         .unwrap();
     assert_eq!(fcs.len(), origins.len());
     for f in &fcs {
@@ -45,12 +60,7 @@ fn fits_and_backtests_on_the_processed_frame() {
     for k in [0, origins.len() / 2, origins.len() - 1] {
         let o = origins[k];
         let alone = a
-            .forecast(
-                &p.scaled.rows(0..o + 1),
-                &FutureInputs::default(),
-                h,
-                cfg.interval_level,
-            )
+            .forecast(&p.scaled.rows(0..o + 1), &future(o), h, cfg.interval_level)
             .unwrap();
         assert_eq!(fcs[k], alone, "origin {o}");
     }

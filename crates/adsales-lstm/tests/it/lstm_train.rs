@@ -20,6 +20,7 @@ fn tiny_spec() -> LstmSpec {
         max_horizon: 7,
         seed: 7,
         device: LstmDevice::Cpu,
+        known: Vec::new(),
     }
 }
 
@@ -272,8 +273,12 @@ fn plugs_into_the_model_interface() {
     let spec: Box<dyn Forecaster> = Box::new(tiny_spec());
     assert_eq!(spec.family().as_str(), "lstm");
     assert!(!spec.refit_for_test());
-    assert_eq!(spec.params().len(), 12);
+    assert_eq!(spec.params().len(), 13);
     assert!(spec.params().contains(&("device".into(), "cpu".into())));
+    assert!(
+        spec.params()
+            .contains(&("known_drivers".into(), String::new()))
+    );
     let fitted = spec.fit(&data(&f)).unwrap();
     let hist = fitted.metric_history();
     assert_eq!(hist[0].0, "train_loss");

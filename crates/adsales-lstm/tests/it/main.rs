@@ -10,6 +10,7 @@
 mod device_check;
 // Forward pass and Adam steps equal PyTorch's on fixed weights (fixtures from PyTorch).
 mod lstm_parity;
+mod lstm_plan;
 // The LSTM on the real processed frame: fits, backtests every origin, reproducibly.
 mod lstm_real_frame;
 // Training: determinism, loss decrease, early stopping, save/load, intervals, errors.
