@@ -24,9 +24,16 @@ build: setup
 
 # Starts one real MLflow server (scripts/mlflow-server.sh installs it into .venv-mlflow on
 # first use) for the REST tests, runs every test, and stops the server whatever happened.
+# The server starts (on a fresh machine: installs, about a minute) while the tests build.
 test: setup
-	scripts/mlflow-server.sh start >/dev/null
-	ADSALES_TEST_MLFLOW_URI=$$(scripts/mlflow-server.sh uri) $(CARGO) test --locked --no-fail-fast; \
+	@scripts/mlflow-server.sh start >/dev/null & srv=$$!; \
+	  $(CARGO) test --locked --no-run; built=$$?; \
+	  wait $$srv; started=$$?; \
+	  if [ $$built -ne 0 ] || [ $$started -ne 0 ]; then \
+	    echo "make test: the build or the MLflow server failed" >&2; \
+	    scripts/mlflow-server.sh stop; exit 1; \
+	  fi; \
+	  ADSALES_TEST_MLFLOW_URI=$$(scripts/mlflow-server.sh uri) $(CARGO) test --locked --no-fail-fast; \
 	  rc=$$?; scripts/mlflow-server.sh stop; exit $$rc
 
 fmt:

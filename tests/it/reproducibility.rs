@@ -5,8 +5,17 @@ use std::collections::BTreeMap;
 
 use crate::common::*;
 
+/// Every family on the bundled data, with smaller grids to keep the debug-build test quick
+/// (two default trains took three minutes of the suite): twelve SARIMAX points (two orders,
+/// every driver set) and two LSTM points (so dropout draws run on two threads at once).
 fn project(families: &str) -> Project {
-    Project::bundled(&config_text(families, "mlruns"))
+    Project::bundled(&format!(
+        "{}sarimax:\n  param_grid:\n    order: [[1, 1, 1], [2, 0, 1]]\n    \
+         seasonal_order: [[0, 1, 1, 7]]\n    trend: [n]\nlstm:\n  hidden_size: 16\n  num_layers: 2\n  max_epochs: 6\n  patience: 3\n  \
+         param_grid:\n    learning_rate: [0.01]\n    batch_size: [32]\n    \
+         sequence_length: [14]\n    dropout: [0.0, 0.2]\n    weight_decay: [0.0001]\n",
+        config_text(families, "mlruns")
+    ))
 }
 
 /// Bundle files of registered version `v` (name → bytes), MLmodel excluded.
@@ -64,7 +73,7 @@ fn train(p: &Project, threads: &str) {
 #[test]
 fn same_seed_same_results_across_runs_and_thread_counts() {
     let families = std::env::var("ADSALES_REPRO_FAMILIES")
-        .unwrap_or_else(|_| "seasonal_naive, arima, sarimax, lstm, mstl".into());
+        .unwrap_or_else(|_| "seasonal_naive, arima, sarimax, lstm, mstl, combination".into());
     let p = project(&families);
     train(&p, "2");
     let (b1, m1) = (board(&p), bundle(&p, 1));
