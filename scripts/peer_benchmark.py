@@ -236,7 +236,7 @@ def seasonal_naive_mae(y, m=SEASON):
     return float(np.mean(np.abs(y[m:] - y[:-m])))
 
 
-def metrics(act, pred, lo, hi, scale):
+def metrics(act, pred, lo, hi, scale, level=None):
     import numpy as np
     err = act - pred
     nz = act != 0
@@ -253,6 +253,11 @@ def metrics(act, pred, lo, hi, scale):
     if lo is not None:
         out["coverage"] = float(np.mean((act >= lo) & (act <= hi)))
         out["width"] = float(np.mean(hi - lo))
+        if level is not None:
+            # Winkler score (protocol §4.3): width plus 2/alpha times the miss distance.
+            alpha = 1.0 - level
+            miss = np.maximum(lo - act, 0.0) + np.maximum(act - hi, 0.0)
+            out["winkler"] = float(np.mean(hi - lo + (2.0 / alpha) * miss))
     return out
 
 
@@ -368,9 +373,10 @@ def run_peer(name, make_model, table, train_end, val_end, h, level, y):
         val = backtest(make_model, table, train_end, val_end, h, level)
         test = backtest(make_model, table, val_end, len(table), h, level)
     seconds = time.perf_counter() - t0
-    vm = metrics(val["act"], val["mean"], val["lo"], val["hi"], seasonal_naive_mae(y[:train_end]))
+    vm = metrics(val["act"], val["mean"], val["lo"], val["hi"], seasonal_naive_mae(y[:train_end]),
+                 level)
     tm = metrics(test["act"], test["mean"], test["lo"], test["hi"],
-                 seasonal_naive_mae(y[:val_end]))
+                 seasonal_naive_mae(y[:val_end]), level)
     return {"name": name, "val": vm, "test": tm, "seconds": seconds,
             "test_forecasts": test, "val_forecasts": val}
 
@@ -431,6 +437,7 @@ def read_leaderboard(path):
             "test_coverage": num(r, "test_coverage"),
             # Older leaderboards have no width column: NaN prints as "-".
             "test_width": num(r, "test_width"),
+            "test_winkler": num(r, "test_winkler"),
             "seconds": num(r, "seconds"),
         })
     return out
@@ -537,10 +544,11 @@ def main(argv=None):
         rows.append([r["name"], r.get("spec_test", ""), fmt(v["rmse"], ",.0f"),
                      fmt(t["rmse"], ",.2f"), fmt(t["mae"], ",.0f"), fmt(t["mape"], ".2f"),
                      fmt(t["mase"], ".3f"), fmt(100 * t["coverage"], ".1f"),
-                     fmt(t["width"], ",.0f"), fmt(r["seconds"], ".2f")])
+                     fmt(t["width"], ",.0f"), fmt(t["winkler"], ",.0f"),
+                     fmt(r["seconds"], ".2f")])
     print_table(["peer", "chosen on train+val", "val RMSE", "test RMSE", "test MAE", "MAPE %",
-                 "MASE", "cov %", "width", "sec"],
-                rows, ["<", "<"] + [">"] * 8)
+                 "MASE", "cov %", "width", "Winkler", "sec"],
+                rows, ["<", "<"] + [">"] * 9)
     for r in results:
         if "error" in r:
             print(f"  {r['name']}: FAILED: {r['error']}")
@@ -609,18 +617,19 @@ def main(argv=None):
                 fmt(o["val_rmse"], ",.0f"), fmt(o["test_rmse"], ",.2f"),
                 fmt(o["test_mae"], ",.0f"), fmt(o["test_mape"], ".2f"),
                 fmt(o["test_mase"], ".3f"), fmt(100 * o["test_coverage"], ".1f"),
-                fmt(o["test_width"], ",.0f"), fmt(o["seconds"], ".2f")]))
+                fmt(o["test_width"], ",.0f"), fmt(o["test_winkler"], ",.0f"),
+                fmt(o["seconds"], ".2f")]))
         for r in ok:
             t = r["test"]
             combined.append((t["rmse"], [
                 f"  peer {r['name']}", r.get("spec_test", ""), fmt(r["val"]["rmse"], ",.0f"),
                 fmt(t["rmse"], ",.2f"), fmt(t["mae"], ",.0f"), fmt(t["mape"], ".2f"),
                 fmt(t["mase"], ".3f"), fmt(100 * t["coverage"], ".1f"), fmt(t["width"], ",.0f"),
-                fmt(r["seconds"], ".2f")]))
+                fmt(t["winkler"], ",.0f"), fmt(r["seconds"], ".2f")]))
         combined.sort(key=lambda c: (math.isnan(c[0]), c[0]))
         print_table(["model", "spec", "val RMSE", "test RMSE", "test MAE", "MAPE %", "MASE",
-                     "cov %", "width", "sec"], [c[1] for c in combined],
-                    ["<", "<"] + [">"] * 8)
+                     "cov %", "width", "Winkler", "sec"], [c[1] for c in combined],
+                    ["<", "<"] + [">"] * 9)
         win = next((o for o in ours if o["winner"]), None)
         if win and ok:
             best = min(ok, key=lambda r: r["test"]["rmse"])

@@ -12,6 +12,7 @@
 pub mod conformal;
 mod family;
 pub mod grid;
+mod meta;
 pub mod net;
 pub mod synthetic;
 pub mod train;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 use self::conformal::Conformal;
+use self::meta::{Meta, TRAIN_LOSS, VAL_LOSS, f64_tensor, score_name};
 use self::net::{NetShape, Weights};
 use self::train::{TrainConfig, TrainHistory};
 use adsales::models::{
@@ -152,44 +154,8 @@ impl LstmSpec {
                 )));
             }
         }
-        let known_cols = self
-            .known
-            .iter()
-            .map(|n| {
-                frame
-                    .index_of(n)
-                    .ok_or_else(|| self.unsupported(format!("known driver {n} not in frame")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (known_cols, train_w, val_w) = self.windows(frame, data.train_end, val_end)?;
         let (seq, h) = (self.sequence_length, self.max_horizon);
-        let train_w = window::build_with_known(
-            frame,
-            window::train_origins(seq, data.train_end),
-            data.train_end,
-            seq,
-            h,
-            &known_cols,
-        );
-        let val_w = window::build_with_known(
-            frame,
-            window::val_origins(seq, data.train_end, val_end),
-            val_end,
-            seq,
-            h,
-            &known_cols,
-        );
-        if train_w.is_empty() {
-            return Err(self.unsupported(format!(
-                "lstm.sequence_length = {seq} leaves no training window in {} train rows",
-                data.train_end
-            )));
-        }
-        if val_w.is_empty() {
-            return Err(self.unsupported(format!(
-                "no validation window: {} validation rows",
-                val_end - data.train_end
-            )));
-        }
         let shape = NetShape {
             n_features: frame.cols.len(),
             hidden: self.hidden_size,
@@ -225,6 +191,55 @@ impl LstmSpec {
             conformal,
             history: trained.history,
         })
+    }
+
+    /// The training and validation windows (with the known drivers' columns), or an error
+    /// naming the setting when either set is empty.
+    fn windows(
+        &self,
+        frame: &Frame,
+        train_end: usize,
+        val_end: usize,
+    ) -> Result<(Vec<usize>, window::Windows, window::Windows), ModelError> {
+        let known_cols = self
+            .known
+            .iter()
+            .map(|n| {
+                frame
+                    .index_of(n)
+                    .ok_or_else(|| self.unsupported(format!("known driver {n} not in frame")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (seq, h) = (self.sequence_length, self.max_horizon);
+        let train_w = window::build_with_known(
+            frame,
+            window::train_origins(seq, train_end),
+            train_end,
+            seq,
+            h,
+            &known_cols,
+        );
+        let val_w = window::build_with_known(
+            frame,
+            window::val_origins(seq, train_end, val_end),
+            val_end,
+            seq,
+            h,
+            &known_cols,
+        );
+        if train_w.is_empty() {
+            return Err(self.unsupported(format!(
+                "lstm.sequence_length = {seq} leaves no training window in {} train rows",
+                train_end
+            )));
+        }
+        if val_w.is_empty() {
+            return Err(self.unsupported(format!(
+                "no validation window: {} validation rows",
+                val_end - train_end
+            )));
+        }
+        Ok((known_cols, train_w, val_w))
     }
 }
 
@@ -288,41 +303,6 @@ pub struct FittedLstm {
     pub weights: Weights,
     pub conformal: Conformal,
     pub history: TrainHistory,
-}
-
-/// What `lstm.json` holds next to the weights. The long float arrays (conformal scores, loss
-/// histories) live in the safetensors file as raw f64, next to the weights they belong to.
-#[derive(Serialize, Deserialize)]
-struct Meta {
-    family: String,
-    spec: LstmSpec,
-    names: Vec<String>,
-    target: String,
-    best_epoch: usize,
-    stopped_early: bool,
-    epochs: usize,
-}
-
-/// Safetensors names of the non-weight arrays.
-const TRAIN_LOSS: &str = "history.train_loss";
-const VAL_LOSS: &str = "history.val_loss";
-fn score_name(step: usize) -> String {
-    format!("conformal.scores_step{}", step + 1)
-}
-
-fn f64_tensor(named: &[(String, Tensor)], name: &str) -> Result<Vec<f64>, String> {
-    let t = named
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, t)| t)
-        .ok_or_else(|| format!("missing tensor {name}"))?;
-    if t.kind() != tch::Kind::Double || t.dim() != 1 {
-        return Err(format!("tensor {name} is not a 1-D f64 array"));
-    }
-    let n = t.numel();
-    let mut v = vec![0f64; n];
-    t.f_copy_data(&mut v, n).map_err(|e| e.to_string())?;
-    Ok(v)
 }
 
 impl FittedLstm {
