@@ -115,12 +115,9 @@ fn hand_rmse(y: &[f64], segment: std::ops::Range<usize>, horizon: usize) -> f64 
     (ss / n as f64).sqrt()
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
-
-#[test]
-fn a_family_from_outside_the_crate_trains_registers_and_infers() {
+/// A project on the bundled data with `families` (our family installed), tracked in a local
+/// store inside its folder.
+fn project(families: &str) -> (tempfile::TempDir, Config) {
     install(&FAMILY);
     let dir = tempfile::tempdir().unwrap();
     let raw = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -131,12 +128,22 @@ fn a_family_from_outside_the_crate_trains_registers_and_infers() {
     std::fs::write(
         &config,
         format!(
-            "paths:\n  raw_data: {}\nfamilies: [{ID}]\nmlflow:\n  tracking_uri: mlruns\n",
+            "paths:\n  raw_data: {}\nfamilies: [{families}]\nmlflow:\n  tracking_uri: mlruns\n",
             raw.display()
         ),
     )
     .unwrap();
     let cfg = Config::load(&config).unwrap();
+    (dir, cfg)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+#[test]
+fn a_family_from_outside_the_crate_trains_registers_and_infers() {
+    let (_dir, cfg) = project(ID);
     assert_eq!(cfg.families, vec![Family::Installed(ID)]);
 
     let report = train(&cfg, &TrainOptions::default()).unwrap();
@@ -211,22 +218,7 @@ fn find_files(dir: &Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn the_combination_averages_the_family_bests_and_its_bundle_forecasts_their_mean() {
-    install(&FAMILY);
-    let dir = tempfile::tempdir().unwrap();
-    let raw = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/raw/global_ads_performance_dataset.csv")
-        .canonicalize()
-        .unwrap();
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "paths:\n  raw_data: {}\nfamilies: [combination, {ID}]\nmlflow:\n  tracking_uri: mlruns\n",
-            raw.display()
-        ),
-    )
-    .unwrap();
-    let cfg = Config::load(&config).unwrap();
+    let (dir, cfg) = project(&format!("combination, {ID}"));
     let report = train(
         &cfg,
         &TrainOptions {
