@@ -31,6 +31,32 @@ fn train_registers_and_infer_forecasts() {
         assert!(p.path("artifacts").join(f).exists(), "{f}");
     }
 
+    // The train run carries the winner's headline metrics, equal to the leaderboard's.
+    use adsales::store::tracking::{RunSearch, open_tracker};
+    let tracker = open_tracker(p.path("mlruns").to_str().unwrap()).unwrap();
+    let exp = tracker
+        .get_experiment("Ad_Sales_TimeSeries")
+        .unwrap()
+        .expect("experiment exists");
+    let runs = tracker
+        .search_runs(&RunSearch::new(exp).filter("params.winner_family = 'seasonal_naive'"))
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one train run");
+    let board = std::fs::read_to_string(p.path("artifacts/leaderboard.csv")).unwrap();
+    let row: Vec<&str> = board.lines().nth(1).unwrap().split(',').collect();
+    let test_rmse: f64 = row[4].parse().unwrap();
+    let got = runs[0].metric("winner_test_rmse").expect("headline metric");
+    assert!(
+        (got - test_rmse).abs() <= 1e-6 * test_rmse,
+        "{got} vs {test_rmse}"
+    );
+    assert!(runs[0].metric("winner_val_rmse").is_some());
+    assert!(
+        runs[0]
+            .metric("winner_test_coverage")
+            .is_some_and(|c| (0.0..=1.0).contains(&c))
+    );
+
     // Table: 7 days (forecast_days) starting the day after the data ends (2025-12-31).
     let o = infer(&p, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

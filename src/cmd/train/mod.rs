@@ -331,6 +331,18 @@ fn summary_batch(report: &TrainReport, winner: usize) -> Batch {
             "winner_spec",
             w.best_point().map(|p| p.spec.clone()).unwrap_or_default(),
         );
+    // Headline metrics on the train run itself, so trains compare in MLflow's run list
+    // without opening their child runs.
+    if let Some(v) = w.best_point().and_then(|p| p.val.as_ref()) {
+        b = b.metric("winner_val_rmse", v.metrics.rmse, 0);
+    }
+    if let Some(t) = &w.test {
+        b = b.metric("winner_test_rmse", t.metrics.rmse, 0).metric(
+            "winner_test_coverage",
+            t.metrics.coverage,
+            0,
+        );
+    }
     for (k, v) in &report.timings {
         b = b.metric(format!("time_{k}_s"), *v, 0);
     }
