@@ -64,6 +64,14 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
                 .any(|a| a.path == "model")
         })
         .expect("the lstm family's best run holds a bundle");
+    // Its loss history is logged like every other grid point's (its model was moved into the
+    // test evaluation before the run was logged).
+    for key in ["train_loss", "val_loss"] {
+        assert!(
+            with_bundle.metric(key).is_some(),
+            "{key} missing on the best run"
+        );
+    }
     let id = &with_bundle.info.run_id;
     // Tagged as registration tags it (the hand-over happens before the download), and
     // untagged (the bundle's manifest tells, once loaded).

@@ -223,7 +223,13 @@ impl TrainTracking {
         Ok(())
     }
 
-    fn point_batch(&self, family: &str, p: &PointResult) -> Batch {
+    /// `fitted`: the point's model, for its metric history (the LSTM's losses).
+    fn point_batch(
+        &self,
+        family: &str,
+        p: &PointResult,
+        fitted: Option<&dyn crate::models::FittedForecaster>,
+    ) -> Batch {
         let mut b = Batch::new()
             .param(tags::FAMILY, family)
             .param(tags::SPEC, &p.spec);
@@ -242,7 +248,7 @@ impl TrainTracking {
                 }
             }
         }
-        if let Some(fitted) = &p.fitted {
+        if let Some(fitted) = fitted {
             for (key, values) in fitted.metric_history() {
                 for (step, v) in values.iter().enumerate() {
                     b = b.metric(key.clone(), *v, step as i64 + 1);
@@ -270,7 +276,12 @@ impl TrainTracking {
         let mut best = None;
         for (i, p) in f.points.iter().enumerate() {
             let run = self.create(&fam_run, &format!("{fam}:{}", p.spec), "grid_point")?;
-            let mut b = self.point_batch(fam, p);
+            // A family that does not refit for test (the LSTM) moved its best point's model
+            // into `test_model`: its loss history is read there.
+            let moved = (Some(i) == f.best)
+                .then_some(f.test_model.as_deref())
+                .flatten();
+            let mut b = self.point_batch(fam, p, p.fitted.as_deref().or(moved));
             let is_best = Some(i) == f.best && f.test.is_some();
             if is_best {
                 eval_metrics("test", f.test.as_ref().expect("checked"), &mut b);
