@@ -11,6 +11,26 @@ pub struct Project {
 }
 
 impl Project {
+    /// The project's local store (`mlruns`) and the runs of the default experiment that
+    /// match `filter` (MLflow's search syntax).
+    pub fn runs(
+        &self,
+        filter: &str,
+    ) -> (
+        Box<dyn adsales::store::tracking::Tracker>,
+        Vec<adsales::store::tracking::Run>,
+    ) {
+        use adsales::store::tracking::{RunSearch, open_tracker};
+        let tracker = open_tracker(self.path("mlruns").to_str().unwrap()).unwrap();
+        let exp = tracker
+            .get_experiment("Ad_Sales_TimeSeries")
+            .unwrap()
+            .expect("experiment exists");
+        let runs = tracker
+            .search_runs(&RunSearch::new(exp).filter(filter))
+            .unwrap();
+        (tracker, runs)
+    }
     pub fn new() -> Project {
         Project {
             dir: tempfile::tempdir().unwrap(),

@@ -32,15 +32,7 @@ fn train_registers_and_infer_forecasts() {
     }
 
     // The train run carries the winner's headline metrics, equal to the leaderboard's.
-    use adsales::store::tracking::{RunSearch, open_tracker};
-    let tracker = open_tracker(p.path("mlruns").to_str().unwrap()).unwrap();
-    let exp = tracker
-        .get_experiment("Ad_Sales_TimeSeries")
-        .unwrap()
-        .expect("experiment exists");
-    let runs = tracker
-        .search_runs(&RunSearch::new(exp).filter("params.winner_family = 'seasonal_naive'"))
-        .unwrap();
+    let (_, runs) = p.runs("params.winner_family = 'seasonal_naive'");
     assert_eq!(runs.len(), 1, "one train run");
     let board = std::fs::read_to_string(p.path("artifacts/leaderboard.csv")).unwrap();
     let row: Vec<&str> = board.lines().nth(1).unwrap().split(',').collect();

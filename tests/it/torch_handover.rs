@@ -3,8 +3,6 @@
 //! starts in its own place (src/models/torch.rs, src/cli.rs). These tests drive the real
 //! `adsales` binary and check that the hand-over happens, and fails clearly without the twin.
 
-use adsales::store::tracking::{RunSearch, open_tracker};
-
 use crate::common::*;
 
 /// The bundled data, the `lstm` family only, a tiny fast grid.
@@ -46,14 +44,7 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
     );
 
     // Whatever won, point the alias at the LSTM's logged bundle so infer must load an LSTM.
-    let tracker = open_tracker(p.path("mlruns").to_str().unwrap()).unwrap();
-    let exp = tracker
-        .get_experiment("Ad_Sales_TimeSeries")
-        .unwrap()
-        .expect("experiment exists");
-    let runs = tracker
-        .search_runs(&RunSearch::new(exp).filter("params.family = 'lstm'"))
-        .unwrap();
+    let (tracker, runs) = p.runs("params.family = 'lstm'");
     let with_bundle = runs
         .iter()
         .find(|r| {
