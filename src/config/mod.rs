@@ -240,20 +240,20 @@ impl ConfigFile {
         }
 
         let mlflow = self.mlflow.check(&c, &base, env_tracking_uri)?;
+        // Every driver a model may read: the data's and the event calendar's (as `drivers()`).
+        let drivers = [data.exog.clone(), features.event_drivers()].concat();
         let models = ModelsConfig {
             seed: self.seed,
             arima: self.arima.check(&c)?,
-            sarimax: self
-                .sarimax
-                .check(&c, &[data.exog.clone(), features.event_drivers()].concat())?,
+            sarimax: self.sarimax.check(&c, &drivers)?,
+            // The LSTM reads every driver whose future values are known at forecast time.
             lstm: self.lstm.check(
                 &c,
                 self.forecast_days,
-                data.exog
+                drivers
                     .iter()
-                    .filter(|e| e.policy == crate::data::FuturePolicy::Known)
+                    .filter(|e| e.policy != crate::data::FuturePolicy::Forecast)
                     .map(|e| e.name.clone())
-                    .chain(features.event_drivers().into_iter().map(|e| e.name))
                     .collect(),
             )?,
         };

@@ -55,8 +55,8 @@ pub(super) fn input_err(path: &Path, msg: impl std::fmt::Display) -> InputError 
 /// Loads `path` into a validated daily frame as `cfg` describes.
 pub fn load(path: &Path, cfg: &DataConfig) -> Result<Daily, InputError> {
     read::check_file(path)?;
-    let header = read::read_header(path, cfg)?;
-    let (observed, sums, rows) = read::sum_by_day(path, cfg, &header)?;
+    let (rdr, header) = read::read_header(path, cfg)?;
+    let (observed, sums, rows) = read::sum_by_day(path, cfg, rdr, &header)?;
     reindex_and_fill(path, cfg, observed, sums, rows)
 }
 

@@ -207,15 +207,8 @@ impl EventsFile {
 /// Reads `date,event[,before,after]` rows; each event's days, windows applied.
 pub fn read_events_csv(path: &Path) -> Result<Vec<(String, BTreeSet<NaiveDate>)>, InputError> {
     let err = |m: String| InputError::new(format!("events file {}: {m}", path.display()));
-    let mut rdr = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| err(format!("row 1 (header): {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let (mut rdr, header) = crate::util::fsutil::csv_with_header(path).map_err(err)?;
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     let idx = |c: &str| header.iter().position(|h| h == c);
     let (Some(di), Some(ei)) = (idx("date"), idx("event")) else {
         return Err(err(format!(

@@ -11,9 +11,17 @@ use super::config::DataConfig;
 use super::daily::input_err;
 use crate::util::error::InputError;
 
-/// Reads the header row (with the csv crate: one line, exact quoting rules) and checks that
-/// every needed column is present exactly once.
-pub(super) fn read_header(path: &Path, cfg: &DataConfig) -> Result<Vec<String>, InputError> {
+/// The data file's reader, positioned after the header row.
+pub(super) type RowReader = csv::Reader<std::io::BufReader<std::fs::File>>;
+
+/// Opens the file and reads its header row (with the csv crate: exact quoting rules), checking
+/// that every needed column is present exactly once. The reader goes on to the data rows.
+/// Flexible: a short row's missing cells are empty values, reported with their row and
+/// column; cells past the header's are not read.
+pub(super) fn read_header(
+    path: &Path,
+    cfg: &DataConfig,
+) -> Result<(RowReader, Vec<String>), InputError> {
     let file =
         std::fs::File::open(path).map_err(|e| input_err(path, format!("cannot open: {e}")))?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -65,7 +73,7 @@ pub(super) fn read_header(path: &Path, cfg: &DataConfig) -> Result<Vec<String>, 
             ));
         }
     }
-    Ok(names)
+    Ok((rdr, names))
 }
 
 /// Rejects a path that cannot be read, is a directory or is empty, before the CSV reader
@@ -225,8 +233,9 @@ impl DateColumn<'_> {
 /// The observed days (ascending), per summed column the daily sums, and the rows read.
 pub(super) type DailySums = (Vec<NaiveDate>, Vec<Vec<f64>>, usize);
 
-/// Reads every row, checks its date and amounts, and sums the amounts per date (the csv
-/// crate streams the file: memory holds one row and the daily sums).
+/// Reads every data row of `rdr` (from [`read_header`]), checks its date and amounts, and sums
+/// the amounts per date (the csv crate streams the file: memory holds one row and the daily
+/// sums).
 ///
 /// Every row is checked before any problem is reported, and problems are reported in a fixed
 /// order — the date column, then the summed columns in config order, each by kind — so which
@@ -234,6 +243,7 @@ pub(super) type DailySums = (Vec<NaiveDate>, Vec<Vec<f64>>, usize);
 pub(super) fn sum_by_day(
     path: &Path,
     cfg: &DataConfig,
+    mut rdr: RowReader,
     header: &[String],
 ) -> Result<DailySums, InputError> {
     let index = |name: &str| {
@@ -244,14 +254,6 @@ pub(super) fn sum_by_day(
     };
     let date_i = index(&cfg.date_column);
     let col_i: Vec<usize> = cfg.sum_columns.iter().map(|c| index(c)).collect();
-    let file =
-        std::fs::File::open(path).map_err(|e| input_err(path, format!("cannot open: {e}")))?;
-    // Flexible: a short row's missing cells are empty values, reported with their row and
-    // column; cells past the header's are not read.
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
     let mut acc = DayAccumulator {
         dates: DateColumn {
             format: &cfg.date_format,

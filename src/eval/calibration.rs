@@ -50,22 +50,14 @@ pub fn from_evaluation(ev: &Evaluation, actual: &[f64]) -> Calibration {
     Calibration { errors, scale }
 }
 
-/// The lower end of a calibrated interval: ŷ − w, but not below zero, since the target
-/// (revenue, spend, counts) is never negative — the data stage refuses negative values. A
-/// negative forecast keeps its own value as the bound, so the interval still contains it.
-pub fn lower_bound(prediction: f64, half_width: f64) -> f64 {
-    (prediction - half_width).max(prediction.min(0.0))
-}
-
 /// Replaces every interval of `ev` with point ± the calibrated half-width at `level` and
 /// recomputes its metrics (`mase_scale` as in the backtest).
 pub fn apply(cal: &Calibration, ev: &mut Evaluation, actual: &[f64], level: f64, mase_scale: f64) {
     let (mut act, mut pred, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for f in &mut ev.forecasts {
+        let scale = cal.scale_at(actual, f.origin);
         for h in 0..f.mean.len() {
-            let w = cal.half_width_at(h, level, actual, f.origin);
-            f.lower[h] = lower_bound(f.mean[h], w);
-            f.upper[h] = f.mean[h] + w;
+            (f.lower[h], f.upper[h]) = cal.interval(f.mean[h], h, level, scale);
             act.push(actual[f.origin + 1 + h]);
             pred.push(f.mean[h]);
             lo.push(f.lower[h]);
@@ -166,13 +158,9 @@ mod tests {
         assert_eq!(c.errors[0], want);
         // Served at another origin: the quantile in scale units (n = 2, level 0.5 → rank 2) times the scale there.
         let at_55 = LocalScale::raw(28, 7, &actual, 55).unwrap();
-        assert_eq!(c.half_width_at(0, 0.5, &actual, 55), want[1] * at_55);
-    }
-
-    #[test]
-    fn lower_bounds_stop_at_zero_but_keep_the_forecast_inside() {
-        assert_eq!(lower_bound(10.0, 3.0), 7.0);
-        assert_eq!(lower_bound(2.0, 3.0), 0.0);
-        assert_eq!(lower_bound(-1.0, 3.0), -1.0);
+        assert_eq!(
+            c.half_width(0, 0.5) * c.scale_at(&actual, 55),
+            want[1] * at_55
+        );
     }
 }

@@ -152,21 +152,15 @@ fn forecast_rows(
         .scaler
         .index_of(&m.spec.target)
         .ok_or_else(|| anyhow::anyhow!("scaler has no target column"))?;
-    let origin = y.len() - 1;
+    let scale = m.calibration.as_ref().map(|c| c.scale_at(y, y.len() - 1));
     Ok(dates
         .iter()
         .enumerate()
         .map(|(h, d)| {
             let prediction = m.scaler.inverse_value(t, f.mean[h]);
-            let (lower, upper) = match &m.calibration {
-                Some(c) => {
-                    let w = c.half_width_at(h, level, y, origin);
-                    (
-                        crate::eval::calibration::lower_bound(prediction, w),
-                        prediction + w,
-                    )
-                }
-                None => (
+            let (lower, upper) = match (&m.calibration, scale) {
+                (Some(c), Some(scale)) => c.interval(prediction, h, level, scale),
+                _ => (
                     m.scaler.inverse_value(t, f.lower[h]),
                     m.scaler.inverse_value(t, f.upper[h]),
                 ),

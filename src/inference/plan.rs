@@ -31,15 +31,7 @@ impl Plan {
         if meta.is_dir() {
             return Err(err("is a directory, expected a CSV file".into()));
         }
-        let mut rdr = csv::ReaderBuilder::new()
-            .from_path(path)
-            .map_err(|e| err(format!("cannot read: {e}")))?;
-        let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| err(format!("row 1 (header): {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (mut rdr, header) = crate::util::fsutil::csv_with_header(path).map_err(err)?;
         let idx = |c: &str| header.iter().position(|h| h == c);
         let di = idx(date_column).ok_or_else(|| {
             err(format!(

@@ -61,7 +61,7 @@ impl LocalScale {
 
 impl Calibration {
     /// Half-width of the central interval at `level` for step `h` (0-based), in units of the
-    /// local scale when the calibration is normalised (see [`Calibration::half_width_at`]).
+    /// local scale when the calibration is normalised (see [`Calibration::scale_at`]).
     /// Past the calibrated steps the last one's width grows like a random walk's, √((h+1)/H).
     pub fn half_width(&self, h: usize, level: f64) -> f64 {
         let Some(last) = self.errors.len().checked_sub(1) else {
@@ -83,14 +83,21 @@ impl Calibration {
         }
     }
 
-    /// Half-width in the target's units for a forecast from `origin` (an index into the real
-    /// target `y`, the last day known).
-    pub fn half_width_at(&self, h: usize, level: f64, y: &[f64], origin: usize) -> f64 {
-        let q = self.half_width(h, level);
-        match &self.scale {
-            Some(s) => q * s.at(y, origin),
-            None => q,
-        }
+    /// The factor that turns [`half_width`](Self::half_width) into the target's units for a
+    /// forecast from `origin` (an index into the real target `y`, the last day known): the
+    /// local scale there, or 1 for a calibration in the target's units. Computed once per
+    /// origin and shared by its steps.
+    pub fn scale_at(&self, y: &[f64], origin: usize) -> f64 {
+        self.scale.map_or(1.0, |s| s.at(y, origin))
+    }
+
+    /// The calibrated interval (lower, upper) around `prediction` at step `h`, `scale` from
+    /// [`scale_at`](Self::scale_at). The lower end stops at zero, since the target (revenue,
+    /// spend, counts) is never negative — the data stage refuses negative values; a negative
+    /// forecast keeps its own value as the bound, so the interval still contains it.
+    pub fn interval(&self, prediction: f64, h: usize, level: f64, scale: f64) -> (f64, f64) {
+        let w = self.half_width(h, level) * scale;
+        ((prediction - w).max(prediction.min(0.0)), prediction + w)
     }
 }
 
@@ -123,6 +130,19 @@ mod tests {
             scale: Some(LocalScale { floor: 1.0, ..s }),
         };
         // n = 3, level 0.5 → rank 2 → 1.0 scale units.
-        assert_eq!(c.half_width_at(0, 0.5, &y, 5), want);
+        assert_eq!(c.half_width(0, 0.5) * c.scale_at(&y, 5), want);
+    }
+
+    #[test]
+    fn intervals_stop_at_zero_but_keep_the_forecast_inside() {
+        let c = Calibration {
+            errors: vec![vec![3.0]],
+            scale: None,
+        };
+        // n = 1: every level takes the one error, 3, times the scale.
+        assert_eq!(c.interval(10.0, 0, 0.5, 1.0), (7.0, 13.0));
+        assert_eq!(c.interval(10.0, 0, 0.5, 2.0), (4.0, 16.0));
+        assert_eq!(c.interval(2.0, 0, 0.5, 1.0), (0.0, 5.0));
+        assert_eq!(c.interval(-1.0, 0, 0.5, 1.0), (-1.0, 2.0));
     }
 }

@@ -51,21 +51,26 @@ fn member_dir(i: usize, family: Family) -> String {
     format!("member-{}-{}", i + 1, family.as_str())
 }
 
-/// The element-wise mean of forecasts of equal length.
-fn mean_of(forecasts: &[Forecast]) -> Forecast {
-    let n = forecasts.len() as f64;
-    let avg = |pick: &dyn Fn(&Forecast) -> &Vec<f64>| -> Vec<f64> {
-        let len = forecasts.iter().map(|f| pick(f).len()).min().unwrap_or(0);
-        (0..len)
-            .map(|h| forecasts.iter().map(|f| pick(f)[h]).sum::<f64>() / n)
-            .collect()
-    };
+/// The element-wise mean of equally long rows (the combination's one formula, also used by
+/// `adsales train` on the members' backtest forecasts).
+pub fn mean(rows: &[&[f64]]) -> Vec<f64> {
+    let len = rows.iter().map(|r| r.len()).min().unwrap_or(0);
+    let n = rows.len() as f64;
+    (0..len)
+        .map(|h| rows.iter().map(|r| r[h]).sum::<f64>() / n)
+        .collect()
+}
+
+/// The element-wise mean of the members' forecasts.
+fn mean_of(forecasts: &[&Forecast]) -> Forecast {
+    let pick =
+        |f: fn(&Forecast) -> &[f64]| mean(&forecasts.iter().map(|x| f(x)).collect::<Vec<_>>());
     Forecast {
-        mean: avg(&|f| &f.mean),
+        mean: pick(|f| &f.mean),
         // Used only where no calibration is applied (validation): the mean of the members'
         // bounds, a rough interval that the calibration of §4.4 replaces.
-        lower: avg(&|f| &f.lower),
-        upper: avg(&|f| &f.upper),
+        lower: pick(|f| &f.lower),
+        upper: pick(|f| &f.upper),
         level: forecasts.first().map_or(f64::NAN, |f| f.level),
     }
 }
@@ -83,7 +88,7 @@ impl FittedForecaster for Combination {
             .iter()
             .map(|m| m.model.forecast(history, future, horizon, level))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(mean_of(&fs))
+        Ok(mean_of(&fs.iter().collect::<Vec<_>>()))
     }
 
     fn forecast_origins(
@@ -103,10 +108,7 @@ impl FittedForecaster for Combination {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((0..origins.len())
-            .map(|k| {
-                let at_k: Vec<Forecast> = per_member.iter().map(|fs| fs[k].clone()).collect();
-                mean_of(&at_k)
-            })
+            .map(|k| mean_of(&per_member.iter().map(|fs| &fs[k]).collect::<Vec<_>>()))
             .collect())
     }
 
@@ -201,7 +203,8 @@ mod tests {
             mean: m,
             level: 0.9,
         };
-        let m = mean_of(&[f(vec![1.0, 2.0]), f(vec![3.0, 6.0]), f(vec![5.0, 1.0])]);
+        let fs = [f(vec![1.0, 2.0]), f(vec![3.0, 6.0]), f(vec![5.0, 1.0])];
+        let m = mean_of(&fs.iter().collect::<Vec<_>>());
         assert_eq!(m.mean, vec![3.0, 3.0]);
         assert_eq!(m.lower, vec![2.0, 2.0]);
         assert_eq!(m.upper, vec![4.0, 4.0]);

@@ -1,4 +1,5 @@
-//! Small file-system helpers shared by every stage that writes outputs.
+//! Small file-system helpers: atomic writes for every stage that writes outputs, and the
+//! header read of the CSV files users hand in (events, plans).
 
 use std::io::Write;
 use std::path::Path;
@@ -58,4 +59,21 @@ fn unique_suffix() -> u64 {
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
     (COUNTER.fetch_add(1, Ordering::Relaxed) << 32) ^ nanos
+}
+
+/// Opens a CSV file with a header row and reads the header; the error text says which step
+/// failed, for the caller to prefix with what the file is.
+pub(crate) fn csv_with_header(
+    path: &Path,
+) -> Result<(csv::Reader<std::fs::File>, Vec<String>), String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let header = rdr
+        .headers()
+        .map_err(|e| format!("row 1 (header): {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((rdr, header))
 }

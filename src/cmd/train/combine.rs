@@ -9,8 +9,8 @@ use tracing::warn;
 
 use super::grid::{EvalContext, FamilyResult, PointResult};
 use crate::eval::backtest::{self, Evaluation, OriginForecast};
-use crate::eval::calibration::{self, Calibration};
-use crate::models::combination::{Combination, Member};
+use crate::eval::calibration::Calibration;
+use crate::models::combination::{self, Combination, Member};
 use crate::models::{Family, FitInfo, FittedForecaster};
 
 /// A family best that can join: validated, tested and with its test model.
@@ -27,7 +27,6 @@ struct Candidate<'a> {
 /// did not forecast the same origins and steps (then they cannot be averaged).
 fn mean_forecasts(evals: &[&Evaluation]) -> Option<Vec<OriginForecast>> {
     let first = evals.first()?;
-    let n = evals.len() as f64;
     let mut out = Vec::with_capacity(first.forecasts.len());
     for (k, f0) in first.forecasts.iter().enumerate() {
         let at: Vec<&OriginForecast> = evals
@@ -40,16 +39,14 @@ fn mean_forecasts(evals: &[&Evaluation]) -> Option<Vec<OriginForecast>> {
         {
             return None;
         }
-        let avg = |pick: &dyn Fn(&OriginForecast) -> &Vec<f64>| -> Vec<f64> {
-            (0..f0.mean.len())
-                .map(|h| at.iter().map(|f| pick(f)[h]).sum::<f64>() / n)
-                .collect()
+        let avg = |pick: fn(&OriginForecast) -> &[f64]| {
+            combination::mean(&at.iter().map(|f| pick(f)).collect::<Vec<_>>())
         };
         out.push(OriginForecast {
             origin: f0.origin,
-            mean: avg(&|f| &f.mean),
-            lower: avg(&|f| &f.lower),
-            upper: avg(&|f| &f.upper),
+            mean: avg(|f| &f.mean),
+            lower: avg(|f| &f.lower),
+            upper: avg(|f| &f.upper),
         });
     }
     (evals.iter().all(|e| e.forecasts.len() == out.len())).then_some(out)
@@ -162,13 +159,7 @@ impl EvalContext<'_> {
             warn!("the combination's members forecast different test origins");
             return None;
         };
-        let cal = point
-            .val
-            .as_ref()
-            .map(|v| calibration::from_evaluation(v, actual));
-        if let Some(c) = &cal {
-            calibration::apply(c, &mut ev, actual, level, self.test_scale);
-        }
+        let cal = self.calibrate(point.val.as_ref(), &mut ev);
         let model = Combination {
             members: members
                 .iter()

@@ -127,6 +127,19 @@ impl<'a> EvalContext<'a> {
         )
     }
 
+    /// The calibration (§4.4) from a best point's validation backtest `val`, applied to its
+    /// test evaluation `test`.
+    pub fn calibrate(
+        &self,
+        val: Option<&Evaluation>,
+        test: &mut Evaluation,
+    ) -> Option<Calibration> {
+        let actual = self.stages.prepared.real.target();
+        let c = calibration::from_evaluation(val?, actual);
+        calibration::apply(&c, test, actual, self.cfg.interval_level, self.test_scale);
+        Some(c)
+    }
+
     /// Fits one grid point on train and evaluates it on validation; errors are kept.
     pub fn run_point(&self, model: &dyn Forecaster, bar: &indicatif::ProgressBar) -> PointResult {
         let r = self.run_point_inner(model);
@@ -184,11 +197,6 @@ impl<'a> EvalContext<'a> {
         let (mut test, mut test_model, mut calibration) = (None, None, None);
         if let Some(b) = best {
             let spec = &specs[b];
-            let actual = self.stages.prepared.real.target();
-            let cal = points[b]
-                .val
-                .as_ref()
-                .map(|v| calibration::from_evaluation(v, actual));
             let model = if spec.refit_for_test() {
                 let prep = &self.stages.prepared;
                 spec.fit(&FitData {
@@ -204,13 +212,9 @@ impl<'a> EvalContext<'a> {
             };
             match model.and_then(|m| self.evaluate(m.as_ref(), true).map(|ev| (ev, m))) {
                 Ok((mut ev, m)) => {
-                    if let Some(c) = &cal {
-                        let level = self.cfg.interval_level;
-                        calibration::apply(c, &mut ev, actual, level, self.test_scale);
-                    }
+                    calibration = self.calibrate(points[b].val.as_ref(), &mut ev);
                     test = Some(ev);
                     test_model = Some(Arc::from(m));
-                    calibration = cal;
                 }
                 Err(e) => {
                     warn!(spec = %spec.spec(), "test evaluation of the family's best point failed: {e}");
