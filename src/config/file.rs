@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::config::{DataFile, FeaturesFile, SplitFile};
 use crate::models::Family;
+use crate::models::auto_arima::family::AutoArimaFile;
 use crate::models::sarimax::config::{ArimaFile, SarimaxFile};
 use crate::models::torch::LstmFile;
 
@@ -26,6 +27,7 @@ pub struct ConfigFile {
     pub mlflow: MlflowFile,
     pub arima: ArimaFile,
     pub sarimax: SarimaxFile,
+    pub auto_arima: AutoArimaFile,
     pub lstm: LstmFile,
 }
 
@@ -46,6 +48,7 @@ impl Default for ConfigFile {
             mlflow: MlflowFile::default(),
             arima: ArimaFile::default(),
             sarimax: SarimaxFile::default(),
+            auto_arima: AutoArimaFile::default(),
             lstm: LstmFile::default(),
         }
     }

@@ -246,6 +246,7 @@ impl ConfigFile {
             seed: self.seed,
             arima: self.arima.check(&c)?,
             sarimax: self.sarimax.check(&c, &drivers)?,
+            auto_arima: self.auto_arima.check(&c, &drivers)?,
             // The LSTM reads every driver whose future values are known at forecast time.
             lstm: self.lstm.check(
                 &c,

@@ -17,6 +17,7 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::auto_arima::family::AutoArimaConfig;
 use super::sarimax::config::{ArimaGrid, SarimaxSettings};
 use super::torch::LstmConfig;
 use super::{FittedForecaster, Forecaster, ModelError};
@@ -27,6 +28,8 @@ pub enum Family {
     SeasonalNaive,
     Arima,
     Sarimax,
+    /// Orders chosen by the Hyndman–Khandakar stepwise search (`models::auto_arima`).
+    AutoArima,
     Lstm,
     Mstl,
     /// The mean of the other families' bests (`models::combination`).
@@ -36,10 +39,11 @@ pub enum Family {
 }
 
 /// The built-in families and their ids, in the order `families:` lists them by default.
-pub const BUILT_IN: [(Family, &str); 6] = [
+pub const BUILT_IN: [(Family, &str); 7] = [
     (Family::SeasonalNaive, "seasonal_naive"),
     (Family::Arima, "arima"),
     (Family::Sarimax, "sarimax"),
+    (Family::AutoArima, "auto_arima"),
     (Family::Lstm, "lstm"),
     (Family::Mstl, "mstl"),
     (Family::Combination, "combination"),
@@ -101,6 +105,7 @@ pub struct ModelsConfig {
     pub seed: u64,
     pub arima: ArimaGrid,
     pub sarimax: SarimaxSettings,
+    pub auto_arima: AutoArimaConfig,
     pub lstm: LstmConfig,
 }
 
@@ -137,6 +142,7 @@ pub fn get(f: Family) -> Result<&'static dyn ModelFamily, ModelError> {
         Family::SeasonalNaive => Ok(&super::naive::FAMILY),
         Family::Arima => Ok(&super::sarimax::config::ARIMA_FAMILY),
         Family::Sarimax => Ok(&super::sarimax::config::SARIMAX_FAMILY),
+        Family::AutoArima => Ok(&super::auto_arima::family::FAMILY),
         Family::Mstl => Ok(&super::mstl::FAMILY),
         Family::Combination => Ok(&super::combination::FAMILY),
         Family::Lstm => installed(Family::Lstm.as_str()).ok_or(ModelError::NeedsLibtorch),

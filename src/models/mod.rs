@@ -5,6 +5,7 @@
 //! origin with its parameters fixed. The backtest, the grid search, registration and inference
 //! only ever see these two traits, so a new family is one new module.
 
+pub mod auto_arima;
 pub mod calibration;
 pub mod combination;
 pub mod ets;

@@ -12,6 +12,8 @@ mod common;
 // Helpers: the tracking scenario both backends pass, the shared MLflow server, Python checks.
 mod tracking_common;
 
+// The auto_arima search against statsforecast AutoARIMA (orders, AICc).
+mod auto_arima_parity;
 // Bad CSV and config input: exit 2, one message naming what is wrong, nothing written.
 mod bad_input;
 // The model bundle: round trip, and every kind of tampering refused with the file named.

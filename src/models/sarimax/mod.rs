@@ -23,9 +23,9 @@ mod grad;
 mod kalman;
 mod optim;
 pub mod spec;
-mod start;
-mod statespace;
-mod transforms;
+pub(crate) mod start;
+pub(crate) mod statespace;
+pub(crate) mod transforms;
 
 pub use estimate::{FitOptions, SarimaxFit, fit, fit_with, loglike, loglike_obs};
 pub use family::{

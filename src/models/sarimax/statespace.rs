@@ -39,7 +39,7 @@ pub(crate) struct Ssm {
 }
 
 /// Multiply `1 + a1 L + ...` by `1 + b1 L^s + ...` given as coefficient lists without the 1.
-fn polymul_seasonal(a: &[f64], b: &[f64], s: usize) -> Vec<f64> {
+pub(crate) fn polymul_seasonal(a: &[f64], b: &[f64], s: usize) -> Vec<f64> {
     let n = a.len() + b.len() * s;
     let mut full = vec![0.0; n + 1];
     let mut pa = vec![1.0];
