@@ -33,7 +33,7 @@ impl ModelFamily for Torch {
     }
 
     fn simplicity(&self) -> u32 {
-        4
+        5
     }
 
     fn check(&self, cfg: &ModelsConfig) -> Result<(), String> {

@@ -175,7 +175,7 @@ impl ModelFamily for AutoArimaFamily {
         "auto_arima"
     }
     fn simplicity(&self) -> u32 {
-        2
+        3
     }
     fn specs(&self, cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
         let a = &cfg.auto_arima;

@@ -317,7 +317,7 @@ impl ModelFamily for SarimaxFamily {
         "sarimax"
     }
     fn simplicity(&self) -> u32 {
-        3
+        4
     }
     fn specs(&self, cfg: &ModelsConfig) -> Result<Vec<Box<dyn Forecaster>>, ModelError> {
         let g = &cfg.sarimax;
