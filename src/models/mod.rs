@@ -104,6 +104,10 @@ pub struct FitInfo {
     pub llf: Option<f64>,
     pub aic: Option<f64>,
     pub bic: Option<f64>,
+    /// The model the fit settled on, where the family chooses it while fitting (auto_arima's
+    /// orders); tracked as the `fitted_model` run tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// A grid point: settings that can be fitted.

@@ -524,6 +524,7 @@ impl FittedForecaster for FittedLstm {
             llf: None,
             aic: None,
             bic: None,
+            model: None,
         }
     }
 

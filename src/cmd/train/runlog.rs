@@ -242,6 +242,9 @@ impl TrainTracking {
                 .metric("converged", if info.converged { 1.0 } else { 0.0 }, 0)
                 .metric("iterations", info.iterations as f64, 0)
                 .tag(tags::CONVERGENCE, info.message.clone());
+            if let Some(model) = &info.model {
+                b = b.tag(tags::FITTED_MODEL, model.clone());
+            }
             for (k, v) in [("llf", info.llf), ("aic", info.aic), ("bic", info.bic)] {
                 if let Some(v) = v {
                     b = b.metric(k, v, 0);

@@ -194,6 +194,7 @@ impl FittedForecaster for FittedSarimax {
             llf: Some(self.fit.llf),
             aic: Some(self.fit.aic),
             bic: Some(self.fit.bic),
+            model: Some(self.fit.spec.to_string()),
         }
     }
 

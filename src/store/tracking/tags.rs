@@ -11,6 +11,8 @@ pub const KIND: &str = "adsales.kind";
 pub const FAMILY_BEST: &str = "adsales.family_best";
 /// Run tag: the optimiser's stopping message.
 pub const CONVERGENCE: &str = "convergence";
+/// Run tag: the model a fit settled on, for families that choose it while fitting.
+pub const FITTED_MODEL: &str = "fitted_model";
 /// Run tag of a failed grid point: the error.
 pub const ERROR: &str = "error";
 /// Train run tag: the version registered by this train.
