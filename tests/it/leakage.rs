@@ -217,3 +217,51 @@ fn calibration_reads_nothing_after_validation() {
     assert_ne!(base.0, last.0, "the poison must reach the test errors");
     assert_eq!(base.1, last.1, "a width must not see past its origin");
 }
+
+/// auto_arima's order search and fit read only the rows it is fitted on: poisoning every row
+/// after the training segment (target and driver) leaves the chosen model and its parameters
+/// unchanged, bit for bit.
+#[test]
+fn auto_arima_search_reads_nothing_after_its_rows() {
+    use adsales::models::auto_arima::AutoArimaSettings;
+    use adsales::models::auto_arima::family::AutoArimaForecaster;
+    use adsales::models::{FitData, Forecaster};
+    let clean = frame(160);
+    let mut poisoned = clean.clone();
+    let train_end = 120;
+    for col in &mut poisoned.cols {
+        for v in &mut col[train_end..] {
+            *v = *v * 7.0 + 3.0;
+        }
+    }
+    let point = AutoArimaForecaster {
+        season_length: 7,
+        exog: vec!["ad_spend".into()],
+        search: AutoArimaSettings::default(),
+    };
+    let fit = |f: &Frame| {
+        let m = point
+            .fit(&FitData {
+                frame: f,
+                train_end,
+                val_end: None,
+            })
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        m.save(dir.path()).unwrap();
+        std::fs::read_to_string(dir.path().join(adsales::models::sarimax::PARAMS_FILE)).unwrap()
+    };
+    assert_eq!(fit(&clean), fit(&poisoned));
+    // The poison does reach a fit that is given those rows: the check can fail.
+    let longer = |f: &Frame| {
+        point
+            .fit(&FitData {
+                frame: f,
+                train_end: 160,
+                val_end: None,
+            })
+            .unwrap()
+            .info()
+    };
+    assert_ne!(longer(&clean).llf, longer(&poisoned).llf);
+}
