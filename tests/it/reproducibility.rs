@@ -72,8 +72,9 @@ fn train(p: &Project, threads: &str) {
 
 #[test]
 fn same_seed_same_results_across_runs_and_thread_counts() {
-    let families = std::env::var("ADSALES_REPRO_FAMILIES")
-        .unwrap_or_else(|_| "seasonal_naive, arima, sarimax, auto_arima, lstm, mstl, combination".into());
+    let families = std::env::var("ADSALES_REPRO_FAMILIES").unwrap_or_else(|_| {
+        "seasonal_naive, arima, sarimax, auto_arima, lstm, mstl, combination".into()
+    });
     let p = project(&families);
     train(&p, "2");
     let (b1, m1) = (board(&p), bundle(&p, 1));

@@ -5,6 +5,10 @@
 //! fitted by exact maximum likelihood on our SARIMAX engine.
 
 use super::AutoArimaSettings;
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
 use super::unitroot::{diff, is_constant, ndiffs, nsdiffs};
 use crate::models::ModelError;
 use crate::models::sarimax::estimate::{FitOptions, SarimaxFit, fit_with, loglike_obs};
@@ -57,6 +61,8 @@ struct Search<'a> {
     big_d: usize,
     tried: Vec<Tried>,
     best: Option<(SarimaxFit, SarimaxSpec, f64)>,
+    /// Candidates fitted ahead of the walk (on idle threads), not yet tried.
+    ahead: HashMap<State, (Option<SarimaxFit>, f64)>,
 }
 
 impl Search<'_> {
@@ -77,9 +83,8 @@ impl Search<'_> {
         }
     }
 
-    /// Fits one candidate (statsforecast's `myarima`), records it, and keeps it when it
-    /// beats the best so far. Returns whether it did.
-    fn try_model(&mut self, p: usize, q: usize, sp: usize, sq: usize, constant: bool) -> bool {
+    /// Fits one candidate (statsforecast's `myarima`) and scores it.
+    fn evaluate(&self, (p, q, sp, sq, constant): State) -> (Option<SarimaxFit>, f64) {
         let spec = self.spec(p, q, sp, sq, constant);
         let opts = FitOptions {
             std_errors: false,
@@ -93,6 +98,34 @@ impl Search<'_> {
             .map(|f| self.criterion(f))
             .unwrap_or(f64::INFINITY);
         tracing::trace!(%spec, ic, seconds = started.elapsed().as_secs_f64(), "auto_arima candidate");
+        (fitted, ic)
+    }
+
+    /// Fits `states` that are neither tried nor fitted ahead, in parallel. The walk still
+    /// tries candidates one by one in statsforecast's order, so what it chooses does not
+    /// depend on the number of threads; a candidate fitted ahead and never reached costs only
+    /// an otherwise idle thread.
+    fn fit_ahead(&mut self, states: &[State]) {
+        let todo: Vec<State> = states
+            .iter()
+            .copied()
+            .filter(|st| !self.ahead.contains_key(st))
+            .collect();
+        if todo.len() < 2 {
+            return;
+        }
+        let done: Vec<_> = todo.par_iter().map(|&st| (st, self.evaluate(st))).collect();
+        self.ahead.extend(done);
+    }
+
+    /// Tries one candidate: records it, and keeps it when it beats the best so far. Returns
+    /// whether it did.
+    fn try_model(&mut self, p: usize, q: usize, sp: usize, sq: usize, constant: bool) -> bool {
+        let state = (p, q, sp, sq, constant);
+        let (fitted, ic) = match self.ahead.remove(&state) {
+            Some(done) => done,
+            None => self.evaluate(state),
+        };
         self.tried.push(Tried {
             p,
             q,
@@ -103,6 +136,7 @@ impl Search<'_> {
         });
         let better = ic < self.best.as_ref().map_or(f64::INFINITY, |b| b.2);
         if better {
+            let spec = self.spec(p, q, sp, sq, constant);
             self.best = Some((fitted.expect("a finite criterion has a fit"), spec, ic));
         }
         better
@@ -273,6 +307,7 @@ pub fn auto_arima(
         big_d,
         tried: Vec::new(),
         best: None,
+        ahead: HashMap::new(),
     };
     let allow = d + big_d <= 1;
     walk(&mut s, allow, [max_p, max_q, max_sp, max_sq], st, n);
@@ -365,21 +400,29 @@ fn walk(s: &mut Search, allow_constant: bool, max: [usize; 4], st: &AutoArimaSet
         .min(max_q);
     let mut sp = if small { 0 } else { st.start_big_p.min(max_sp) };
     let mut sq = if small { 0 } else { st.start_big_q.min(max_sq) };
+    let (p1, sp1) = (usize::from(max_p > 0), usize::from(s.m > 1 && max_sp > 0));
+    let (q1, sq1) = (usize::from(max_q > 0), usize::from(s.m > 1 && max_sq > 0));
+    let mut starts = vec![(p, q, sp, sq, constant), (0, 0, 0, 0, constant)];
+    if max_p > 0 || max_sp > 0 {
+        starts.push((p1, 0, sp1, 0, constant));
+    }
+    if max_q > 0 || max_sq > 0 {
+        starts.push((0, q1, 0, sq1, constant));
+    }
+    if constant {
+        starts.push((0, 0, 0, 0, false));
+    }
+    starts.dedup();
+    s.fit_ahead(&starts);
     s.try_model(p, q, sp, sq, constant);
     if s.try_model(0, 0, 0, 0, constant) {
         (p, q, sp, sq) = (0, 0, 0, 0);
     }
-    if max_p > 0 || max_sp > 0 {
-        let (p1, sp1) = (usize::from(max_p > 0), usize::from(s.m > 1 && max_sp > 0));
-        if s.try_model(p1, 0, sp1, 0, constant) {
-            (p, q, sp, sq) = (p1, 0, sp1, 0);
-        }
+    if (max_p > 0 || max_sp > 0) && s.try_model(p1, 0, sp1, 0, constant) {
+        (p, q, sp, sq) = (p1, 0, sp1, 0);
     }
-    if max_q > 0 || max_sq > 0 {
-        let (q1, sq1) = (usize::from(max_q > 0), usize::from(s.m > 1 && max_sq > 0));
-        if s.try_model(0, q1, 0, sq1, constant) {
-            (p, q, sp, sq) = (0, q1, 0, sq1);
-        }
+    if (max_q > 0 || max_sq > 0) && s.try_model(0, q1, 0, sq1, constant) {
+        (p, q, sp, sq) = (0, q1, 0, sq1);
     }
     // statsforecast keeps `constant` as it was when this one wins (only the orders reset).
     if constant && s.try_model(0, 0, 0, 0, false) {
@@ -389,11 +432,18 @@ fn walk(s: &mut Search, allow_constant: bool, max: [usize; 4], st: &AutoArimaSet
     let mut start = 0;
     while start < s.tried.len() && s.tried.len() < st.nmodels {
         start = s.tried.len();
-        for cand in neighbours(state, [max_p, max_q, max_sp, max_sq], allow_constant) {
+        let fresh: Vec<State> = neighbours(state, [max_p, max_q, max_sp, max_sq], allow_constant)
+            .into_iter()
+            .filter(|&(p, q, sp, sq, c)| s.is_new(p, q, sp, sq, c))
+            .collect();
+        let threads = rayon::current_num_threads().max(1);
+        for (i, &cand) in fresh.iter().enumerate() {
             let (p, q, sp, sq, c) = cand;
-            if s.tried.len() >= st.nmodels || !s.is_new(p, q, sp, sq, c) {
-                continue;
+            if s.tried.len() >= st.nmodels {
+                break;
             }
+            let room = st.nmodels - s.tried.len();
+            s.fit_ahead(&fresh[i..(i + threads.min(room)).min(fresh.len())]);
             if s.try_model(p, q, sp, sq, c) {
                 state = cand;
                 break;
