@@ -11,6 +11,7 @@ mod handover;
 pub mod infer;
 pub(crate) mod info;
 pub mod interrupt;
+pub mod reconcile;
 pub(crate) mod sample_data;
 pub mod train;
 
@@ -65,6 +66,9 @@ enum Command {
     Info(info::InfoArgs),
     /// Write the deterministic synthetic sample data set (the bundled CSV).
     SampleData(sample_data::SampleDataArgs),
+    /// Reconcile base forecasts of a hierarchy (hierarchicalforecast's file shapes) so every
+    /// aggregate equals the sum of its parts: bottom-up, top-down or MinTrace.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// The global flags every command sees.
@@ -96,6 +100,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fit(a) => a.execute(g),
         Command::Info(a) => a.execute(g),
         Command::SampleData(a) => a.execute(g),
+        Command::Reconcile(a) => a.execute(g),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod ets;
 pub mod family;
 pub mod mstl;
 pub mod naive;
+pub mod reconcile;
 pub mod sarimax;
 pub mod torch;
 

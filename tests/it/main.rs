@@ -38,6 +38,8 @@ mod leakage;
 mod preprocess_metrics;
 // Random bytes and near-CSV text fed to the loader never panic.
 mod proptest_loader;
+// Reconciliation against hierarchicalforecast: every method, coherence, grouped structures.
+mod reconcile_golden;
 // One test per bug found while building adsales, named after the bug.
 mod regression;
 // Same config and seed give identical leaderboards and bundles, whatever the thread count.
