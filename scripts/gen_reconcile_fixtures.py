@@ -6,7 +6,9 @@ platform / campaign type, and a grouped platform × country one), seeded base fo
 in-sample values/fitted values, and what every method of hierarchicalforecast's numpy API
 returns: BottomUp, TopDown (forecast_proportions, average_proportions, proportion_averages;
 strict structures only), MinTrace (ols, wls_struct, wls_var, mint_cov, mint_shrink), plus the
-covariance W MinTrace used for the residual-based methods.
+covariance W MinTrace used for the residual-based methods, and non-negative MinTrace (a QP
+solved by clarabel; hierarchicalforecast rounds its solution to float32) on base forecasts with
+a negative and a near-zero bottom series.
 
 Usage: python3 scripts/gen_reconcile_fixtures.py [OUT_DIR]   (default tests/fixtures/reconcile)
 Requires hierarchicalforecast 1.5.3 (checked): pip install hierarchicalforecast==1.5.3
@@ -107,6 +109,21 @@ def run(name, build, seed, out_dir):
                 covariances[method] = np.asarray(rec.W).tolist()
         except Exception as e:  # TopDown on a grouped structure
             errors[method] = str(e)
+    # Non-negative MinTrace, on base forecasts (nearly coherent) with one bottom series well
+    # below zero and one near zero, so the constraint binds.
+    m = S.shape[1]
+    b = y_hat[-m:].copy()
+    b[-1] = -20.0 - np.arange(y_hat.shape[1])
+    b[-2] *= 0.02
+    y_hat_nn = S @ b + rng.normal(0, 1.0, y_hat.shape)
+    nonnegative = {}
+    for method in ("ols", "wls_struct", "wls_var", "mint_cov", "mint_shrink"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = MinTrace(method=method, nonnegative=True).fit_predict(
+                S=S, y_hat=y_hat_nn, y_insample=y_in, y_hat_insample=y_fit, tags=tags_np
+            )
+        nonnegative[f"min_trace:{method}"] = np.asarray(out["mean"], dtype=float).tolist()
     # A coherent base forecast must come back unchanged from every method.
     coherent = S @ y_hat[-S.shape[1]:]
     rec = {
@@ -121,6 +138,8 @@ def run(name, build, seed, out_dir):
         "coherent": coherent.tolist(),
         "results": results,
         "covariances": covariances,
+        "y_hat_nonnegative": y_hat_nn.tolist(),
+        "nonnegative": nonnegative,
         "errors": errors,
     }
     with open(os.path.join(out_dir, f"{name}.json"), "w") as f:

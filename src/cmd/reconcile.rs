@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use nalgebra::DMatrix;
 
-use crate::models::reconcile::{Insample, METHODS, Method, Structure, reconcile};
+use crate::models::reconcile::{
+    Insample, METHODS, Method, Structure, reconcile, reconcile_nonnegative,
+};
 use crate::util::error::InputError;
 
 /// `adsales reconcile`'s arguments.
@@ -38,7 +40,8 @@ pub struct ReconcileArgs {
     /// Write here (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Non-negative reconciliation (not built yet: the command refuses it).
+    /// Constrain the bottom series to be non-negative (min_trace methods; negative base
+    /// forecasts count as zero), as hierarchicalforecast's `MinTrace(nonnegative=True)`.
     #[arg(long)]
     pub nonnegative: bool,
 }
@@ -197,12 +200,6 @@ impl ReconcileArgs {
                     .join(", ")
             ))
         })?;
-        if self.nonnegative {
-            return Err(InputError::new(
-                "--nonnegative is not built yet: reconcile without it, or clip the output",
-            )
-            .into());
-        }
         let st = read_structure(&self.structure)?;
         let f = read_table(&self.forecasts, &["unique_id", "ds"])?;
         if f.columns.is_empty() {
@@ -216,8 +213,12 @@ impl ReconcileArgs {
                 y,
                 fitted: fitted.get(c),
             });
-            let r = reconcile(&st, y_hat, ins.as_ref(), method)
-                .map_err(|e| InputError::new(format!("model column `{}`: {e}", f.columns[c])))?;
+            let r = if self.nonnegative {
+                reconcile_nonnegative(&st, y_hat, ins.as_ref(), method)
+            } else {
+                reconcile(&st, y_hat, ins.as_ref(), method)
+            }
+            .map_err(|e| InputError::new(format!("model column `{}`: {e}", f.columns[c])))?;
             out.push(r);
         }
         let index: HashMap<&str, usize> = st

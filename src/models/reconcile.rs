@@ -405,3 +405,98 @@ fn min_trace_p(st: &Structure, w: &DMatrix<f64>) -> Result<DMatrix<f64>, String>
         .ok_or("min_trace is ill-conditioned here (singular UᵀWU); try another method")?;
     Ok(j_mat - solved.transpose() * ut)
 }
+
+/// Non-negative MinTrace, as hierarchicalforecast's `MinTrace(nonnegative=True)`: negative
+/// base forecasts are taken as zero, then the bottom forecasts minimise
+/// ½ bᵀ(SᵀW⁺S)b − (SᵀW⁺ŷ)ᵀb subject to b ≥ 0, and ỹ = S b. hierarchicalforecast solves the QP
+/// with an interior-point method (clarabel) and rounds to float32; this active-set solution
+/// is exact, so the two agree to that precision.
+pub fn reconcile_nonnegative(
+    st: &Structure,
+    y_hat: &DMatrix<f64>,
+    insample: Option<&Insample>,
+    method: Method,
+) -> Result<DMatrix<f64>, String> {
+    if matches!(method, Method::BottomUp) || method.top_down() {
+        return Err(format!(
+            "non-negative reconciliation applies to the min_trace methods, not {}",
+            name(method)
+        ));
+    }
+    let n = st.s.nrows();
+    if y_hat.nrows() != n {
+        return Err(format!("{} forecast rows for {n} nodes", y_hat.nrows()));
+    }
+    let w = covariance(st, insample, method)?;
+    let smax = w.singular_values().iter().fold(0.0f64, |m, v| m.max(*v));
+    let w_pinv = w.pseudo_inverse(1e-15 * smax).map_err(String::from)?;
+    let a = st.s.transpose() * w_pinv;
+    let q = &a * &st.s;
+    if q.clone().cholesky().is_none() {
+        return Err(format!(
+            "{} is ill-conditioned for non-negative reconciliation (SᵀW⁺S is not positive definite)",
+            name(method)
+        ));
+    }
+    let clipped = y_hat.map(|v| v.max(0.0));
+    let c = &a * clipped;
+    let mut bottom = DMatrix::zeros(st.n_bottom(), y_hat.ncols());
+    for h in 0..y_hat.ncols() {
+        let b = nonnegative_qp(&q, &c.column(h).into_owned())?;
+        bottom.set_column(h, &b);
+    }
+    Ok(&st.s * bottom)
+}
+
+/// min ½ bᵀQb − cᵀb subject to b ≥ 0, Q positive definite: Lawson & Hanson's active-set
+/// method in quadratic form (finite; each inner step keeps b feasible).
+fn nonnegative_qp(
+    q: &DMatrix<f64>,
+    c: &nalgebra::DVector<f64>,
+) -> Result<nalgebra::DVector<f64>, String> {
+    let m = c.len();
+    let tol = 1e-12 * c.amax().max(1.0);
+    let mut b = nalgebra::DVector::zeros(m);
+    let mut free = vec![false; m];
+    let solve_free = |free: &[bool]| -> Option<nalgebra::DVector<f64>> {
+        let idx: Vec<usize> = (0..m).filter(|&i| free[i]).collect();
+        let qq = DMatrix::from_fn(idx.len(), idx.len(), |i, j| q[(idx[i], idx[j])]);
+        let cc = nalgebra::DVector::from_fn(idx.len(), |i, _| c[idx[i]]);
+        let zz = qq.cholesky()?.solve(&cc);
+        let mut z = nalgebra::DVector::zeros(m);
+        for (k, &i) in idx.iter().enumerate() {
+            z[i] = zz[k];
+        }
+        Some(z)
+    };
+    for _ in 0..3 * m + 3 {
+        let grad = c - q * &b;
+        let Some(j) = (0..m)
+            .filter(|&i| !free[i] && grad[i] > tol)
+            .max_by(|&x, &y| grad[x].total_cmp(&grad[y]))
+        else {
+            return Ok(b);
+        };
+        free[j] = true;
+        loop {
+            let z = solve_free(&free).ok_or("the non-negative QP is singular")?;
+            if (0..m).filter(|&i| free[i]).all(|i| z[i] > 0.0) {
+                b = z;
+                break;
+            }
+            // Step towards z as far as feasibility allows, then fix what hit zero.
+            let alpha = (0..m)
+                .filter(|&i| free[i] && z[i] <= 0.0)
+                .map(|i| b[i] / (b[i] - z[i]))
+                .fold(1.0f64, f64::min);
+            b += (z - &b) * alpha;
+            for i in 0..m {
+                if free[i] && b[i] <= tol {
+                    free[i] = false;
+                    b[i] = 0.0;
+                }
+            }
+        }
+    }
+    Err("the non-negative QP did not converge".into())
+}
