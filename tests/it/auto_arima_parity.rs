@@ -113,6 +113,22 @@ fn auto_arima_chooses_the_orders_statsforecast_chooses() {
             got.tried.len(),
             t0.elapsed().as_secs_f64()
         );
+        if ours != want {
+            // The walk, to compare with statsforecast's `trace=True`.
+            for t in &got.tried {
+                println!(
+                    "    ({},{},{})({},{},{}) {} : {:.4}",
+                    t.p,
+                    d,
+                    t.q,
+                    t.big_p,
+                    got.big_d,
+                    t.big_q,
+                    if t.constant { "c" } else { " " },
+                    t.ic
+                );
+            }
+        }
         if ours == want {
             agree += 1;
             // Lower AICc = higher likelihood: our optimum beat theirs, not a disagreement. Our

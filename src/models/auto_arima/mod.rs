@@ -6,6 +6,7 @@
 //! Parity with statsforecast 2.1.1's `AutoARIMA` (its defaults, `approximation=False`) is
 //! held by `tests/it/auto_arima_parity.rs` on fixtures from `scripts/gen_auto_arima_fixtures.py`.
 
+mod css;
 pub mod family;
 pub mod search;
 pub mod unitroot;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use super::css::css_start;
 use super::unitroot::{diff, is_constant, ndiffs, nsdiffs};
 use crate::models::ModelError;
 use crate::models::sarimax::estimate::{FitOptions, SarimaxFit, fit_with, loglike_obs};
@@ -92,7 +93,21 @@ impl Search<'_> {
             ..FitOptions::default()
         };
         let started = std::time::Instant::now();
-        let fitted = fit_with(&spec, self.y, self.xreg, &opts).ok();
+        let mut fitted = fit_with(&spec, self.y, self.xreg, &opts).ok();
+        // With ARMA terms, also from R's CSS start; the higher likelihood is kept.
+        if p + q + sp + sq > 0
+            && let Some(start) = css_start(&spec, self.y, self.xreg)
+        {
+            let from_css = FitOptions {
+                start: Some(start),
+                ..opts.clone()
+            };
+            if let Ok(alt) = fit_with(&spec, self.y, self.xreg, &from_css)
+                && fitted.as_ref().is_none_or(|f| alt.llf > f.llf)
+            {
+                fitted = Some(alt);
+            }
+        }
         let ic = fitted
             .as_ref()
             .map(|f| self.criterion(f))

@@ -21,7 +21,7 @@ pub mod family;
 pub mod forecast;
 mod grad;
 mod kalman;
-mod optim;
+pub(crate) mod optim;
 pub mod spec;
 pub(crate) mod start;
 pub(crate) mod statespace;

@@ -81,10 +81,8 @@ pub(crate) trait Objective {
 }
 
 /// A plain closure, with finite-difference gradients.
-#[cfg(test)]
 struct Fd<F>(F);
 
-#[cfg(test)]
 impl<F: FnMut(&[f64]) -> f64> Objective for Fd<F> {
     fn value(&mut self, x: &[f64]) -> f64 {
         (self.0)(x)
@@ -169,7 +167,6 @@ impl Objective for Held<'_> {
 }
 
 /// Minimise a closure with finite-difference gradients.
-#[cfg(test)]
 pub(crate) fn minimize<F: FnMut(&[f64]) -> f64>(f: F, x0: &[f64], st: &Settings) -> Outcome {
     minimize_obj(&mut Fd(f), x0, st)
 }
