@@ -144,14 +144,18 @@ fn read_structure(path: &Path) -> Result<Structure> {
     Structure::new(ids, s).map_err(|e| bad(path, e))
 }
 
-/// One matrix per value column (nodes in the structure's order × days), and the days.
-fn by_node(path: &Path, t: &Table, st: &Structure) -> Result<(Vec<DMatrix<f64>>, Vec<String>)> {
-    let index: HashMap<&str, usize> = st
-        .ids
+/// Each name's position.
+fn positions(names: &[String]) -> HashMap<&str, usize> {
+    names
         .iter()
         .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+        .map(|(i, n)| (n.as_str(), i))
+        .collect()
+}
+
+/// One matrix per value column (nodes in the structure's order × days), and the days.
+fn by_node(path: &Path, t: &Table, st: &Structure) -> Result<(Vec<DMatrix<f64>>, Vec<String>)> {
+    let index = positions(&st.ids);
     let mut days: Vec<String> = Vec::new();
     let mut cells: HashMap<(usize, &str), &Vec<f64>> = HashMap::new();
     for (k, (id, ds, values)) in t.rows.iter().enumerate() {
@@ -221,17 +225,8 @@ impl ReconcileArgs {
             .map_err(|e| InputError::new(format!("model column `{}`: {e}", f.columns[c])))?;
             out.push(r);
         }
-        let index: HashMap<&str, usize> = st
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        let day: HashMap<&str, usize> = days
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.as_str(), i))
-            .collect();
+        let index = positions(&st.ids);
+        let day = positions(&days);
         let value = |id: &str, ds: &str, c: usize| out[c][(index[id], day[ds])];
         let text = match self.format {
             Format::Csv => {

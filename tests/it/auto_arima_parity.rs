@@ -10,12 +10,10 @@
 //! overwrites the filter's initial covariance between evaluations, and R's κ = 1e6 prior is
 //! 1e-6-relative inexact on differenced models). Both are statsforecast's own code.
 
-use std::path::PathBuf;
-
 use adsales::models::auto_arima::{AutoArimaSettings, auto_arima};
 use serde_json::Value;
 
-use crate::common::floats;
+use crate::common::{floats, json_fixtures};
 
 struct Case {
     name: String,
@@ -28,31 +26,21 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auto_arima");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixture dir tests/fixtures/auto_arima")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-            Case {
-                name: v["name"].as_str().unwrap().to_string(),
-                period: v["period"].as_u64().unwrap() as usize,
-                y: floats(&v["y"]),
-                names: v["xreg_names"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| s.as_str().unwrap().to_string())
-                    .collect(),
-                xreg: v["xreg"].as_array().unwrap().iter().map(floats).collect(),
-                want: v["expected"].clone(),
-                want_stock: v["stock"].clone(),
-            }
+    json_fixtures("auto_arima")
+        .into_iter()
+        .map(|v| Case {
+            name: v["name"].as_str().unwrap().to_string(),
+            period: v["period"].as_u64().unwrap() as usize,
+            y: floats(&v["y"]),
+            names: v["xreg_names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect(),
+            xreg: v["xreg"].as_array().unwrap().iter().map(floats).collect(),
+            want: v["expected"].clone(),
+            want_stock: v["stock"].clone(),
         })
         .collect()
 }

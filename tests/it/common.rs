@@ -176,6 +176,24 @@ pub fn run_statuses(root: &Path) -> Vec<String> {
     out
 }
 
+/// The JSON fixtures in `tests/fixtures/<name>`, by file name, parsed (the committed scripts in
+/// `scripts/` write them).
+pub fn json_fixtures(name: &str) -> Vec<serde_json::Value> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
+}
+
 /// A JSON fixture's array of numbers (panics on anything else: the fixture is broken).
 pub fn floats(v: &serde_json::Value) -> Vec<f64> {
     v.as_array()

@@ -4,27 +4,18 @@
 //! h-step interval widths. Estimation is checked against augurs in `src/models/ets.rs`.
 
 use adsales::models::ets::{Ets, EtsTrend};
-use serde_json::Value;
 
-use crate::common::floats;
+use crate::common::{floats, json_fixtures};
 
 #[test]
 fn forecasts_equal_statsmodels_with_the_same_parameters() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ets");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures folder")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+    let fixtures = json_fixtures("ets");
     assert!(
-        paths.len() >= 12,
-        "expected the generated fixtures in {}",
-        dir.display()
+        fixtures.len() >= 12,
+        "expected the generated fixtures in tests/fixtures/ets"
     );
     let mut damped = 0;
-    for p in &paths {
-        let f: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    for f in &fixtures {
         let name = f["name"].as_str().unwrap();
         let trend = match f["trend"].as_str().unwrap() {
             "none" => EtsTrend::None,

@@ -3,32 +3,21 @@
 //! platform × country structure; every method): equal to 1e-9 relative, coherent, coherent
 //! base forecasts returned unchanged, and top-down refused on the grouped structure.
 
-use std::path::PathBuf;
-
 use adsales::models::reconcile::{
     Insample, METHODS, Method, Structure, reconcile, reconcile_nonnegative,
 };
 use nalgebra::DMatrix;
 use serde_json::Value;
 
-use crate::common::floats;
+use crate::common::{floats, json_fixtures};
 
 fn matrix(v: &Value) -> DMatrix<f64> {
     let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
     DMatrix::from_fn(rows.len(), rows[0].len(), |i, j| rows[i][j])
 }
 
-pub fn fixtures() -> Vec<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reconcile");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/fixtures/reconcile")
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-        .collect()
+fn fixtures() -> Vec<Value> {
+    json_fixtures("reconcile")
 }
 
 fn structure(f: &Value) -> Structure {

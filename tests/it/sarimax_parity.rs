@@ -13,12 +13,10 @@
 //! default parameters passes only if it matches the polished ones instead (reported as such).
 //! Run with `--nocapture` to see the deviation table.
 
-use std::path::PathBuf;
-
 use adsales::models::sarimax::{SarimaxSpec, Trend, fit, forecast, loglike};
 use serde_json::Value;
 
-use crate::common::floats;
+use crate::common::{floats, json_fixtures};
 
 struct Fixture {
     name: String,
@@ -42,17 +40,9 @@ struct Fixture {
 }
 
 fn load_fixtures() -> Vec<Fixture> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarimax");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    json_fixtures("sarimax")
+        .into_iter()
+        .map(|v| {
             let s = &v["spec"];
             let o = floats(&s["order"]);
             let so = floats(&s["seasonal"]);
