@@ -59,6 +59,19 @@ impl LocalScale {
     }
 }
 
+/// The split-conformal quantile of the ascending `sorted` scores at `level`: the
+/// ⌈(n + 1)·level⌉-th smallest, which covers a new exchangeable point with probability
+/// ≥ level; with too few scores for the level, the largest (the guarantee then no longer
+/// holds exactly). `None` without scores.
+pub fn conformal_quantile(sorted: &[f64], level: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (((n + 1) as f64) * level).ceil() as usize;
+    Some(sorted[rank.clamp(1, n) - 1])
+}
+
 impl Calibration {
     /// Half-width of the central interval at `level` for step `h` (0-based), in units of the
     /// local scale when the calibration is normalised (see [`Calibration::scale_at`]).
@@ -67,15 +80,9 @@ impl Calibration {
         let Some(last) = self.errors.len().checked_sub(1) else {
             return f64::NAN;
         };
-        let e = &self.errors[h.min(last)];
-        if e.is_empty() {
+        let Some(q) = conformal_quantile(&self.errors[h.min(last)], level) else {
             return f64::NAN;
-        }
-        let n = e.len();
-        // The finite-sample rank of split conformal; with too few errors for the level the
-        // largest one is used (the guarantee then no longer holds exactly).
-        let rank = (((n + 1) as f64) * level).ceil() as usize;
-        let q = e[rank.clamp(1, n) - 1];
+        };
         if h > last {
             q * ((h + 1) as f64 / (last + 1) as f64).sqrt()
         } else {

@@ -6,6 +6,7 @@
 //! exchangeable point with probability ≥ α. The sorted scores are kept (not a quantile) so any
 //! level can be asked for after loading.
 
+use adsales::models::calibration::conformal_quantile;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,21 +30,17 @@ impl Conformal {
         Conformal { scores }
     }
 
-    /// Half-width of the central interval at `level` (0 < level < 1) for 0-based `step`.
-    /// When ⌈(n+1)α⌉ > n (too few scores for that level) the largest score is used, which
-    /// under-covers slightly; with ~100 validation windows that only happens above α ≈ 0.99.
+    /// Half-width of the central interval at `level` (0 < level < 1) for 0-based `step`: the
+    /// same split-conformal quantile as the calibrated intervals (`conformal_quantile`); with
+    /// ~100 validation windows too few scores only happens above α ≈ 0.99.
     pub fn half_width(&self, step: usize, level: f64) -> Result<f64, String> {
         if !(level > 0.0 && level < 1.0) {
             return Err(format!("interval level must be in (0, 1), got {level}"));
         }
-        let s = self
-            .scores
+        self.scores
             .get(step)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("no validation residuals for horizon step {}", step + 1))?;
-        let n = s.len();
-        let k = ((n as f64 + 1.0) * level).ceil() as usize;
-        Ok(s[k.clamp(1, n) - 1])
+            .and_then(|s| conformal_quantile(s, level))
+            .ok_or_else(|| format!("no validation residuals for horizon step {}", step + 1))
     }
 }
 
