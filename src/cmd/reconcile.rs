@@ -88,11 +88,19 @@ fn read_table(path: &Path, first: &[&str]) -> Result<Table> {
             ));
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(d) = header.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(bad(
+            path,
+            format!("column `{d}` appears twice in the header"),
+        ));
+    }
     let columns = header[first.len().min(header.len())..].to_vec();
     let mut rows = Vec::new();
-    for (k, rec) in rdr.records().enumerate() {
-        let line = k + 2;
-        let rec = rec.map_err(|e| bad(path, format!("row {line}: {e}")))?;
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| bad(path, e))?;
+        // The file's own line number (blank lines are skipped by the reader).
+        let line = rec.position().map_or(0, |p| p.line());
         if rec.len() != header.len() {
             return Err(bad(
                 path,
@@ -140,7 +148,28 @@ fn read_structure(path: &Path) -> Result<Structure> {
     if let Some(d) = ids.iter().find(|id| !seen.insert(id.as_str())) {
         return Err(bad(path, format!("unique_id `{d}` appears twice")));
     }
-    let s = DMatrix::from_fn(ids.len(), t.columns.len(), |i, j| t.rows[i].2[j]);
+    let m = t.columns.len();
+    if ids.len() < m {
+        return Err(bad(
+            path,
+            format!("{} rows cannot hold {m} bottom series", ids.len()),
+        ));
+    }
+    // The bottom columns name the bottom rows, in the same order.
+    if let Some((col, id)) = t
+        .columns
+        .iter()
+        .zip(&ids[ids.len() - m..])
+        .find(|(c, i)| c != i)
+    {
+        return Err(bad(
+            path,
+            format!(
+                "bottom column `{col}` must be named after its bottom row `{id}` (the last rows, in column order)"
+            ),
+        ));
+    }
+    let s = DMatrix::from_fn(ids.len(), m, |i, j| t.rows[i].2[j]);
     Structure::new(ids, s).map_err(|e| bad(path, e))
 }
 
@@ -230,14 +259,17 @@ impl ReconcileArgs {
         let value = |id: &str, ds: &str, c: usize| out[c][(index[id], day[ds])];
         let text = match self.format {
             Format::Csv => {
-                let mut s = format!("unique_id,ds,{}\n", f.columns.join(","));
+                // The csv writer quotes ids and column names that need it.
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut header = vec!["unique_id".to_string(), "ds".to_string()];
+                header.extend(f.columns.iter().cloned());
+                w.write_record(&header)?;
                 for (id, ds, _) in &f.rows {
-                    let vals: Vec<String> = (0..f.columns.len())
-                        .map(|c| value(id, ds, c).to_string())
-                        .collect();
-                    s.push_str(&format!("{id},{ds},{}\n", vals.join(",")));
+                    let mut rec = vec![id.clone(), ds.clone()];
+                    rec.extend((0..f.columns.len()).map(|c| value(id, ds, c).to_string()));
+                    w.write_record(&rec)?;
                 }
-                s
+                String::from_utf8(w.into_inner()?)?
             }
             Format::Json => {
                 // Written by hand so each record keeps F.csv's column order.

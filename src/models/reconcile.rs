@@ -126,7 +126,7 @@ impl Structure {
     }
 
     /// The parent of every node in a strict hierarchy (the smallest node whose bottom series
-    /// include its own; among equal sets, the one listed first), or `None` when two nodes
+    /// include its own; among equal sets, the nearest one listed before it), or `None` when two nodes
     /// overlap without one containing the other (a grouped structure).
     pub fn parents(&self) -> Option<Vec<Option<usize>>> {
         let n = self.s.nrows();
@@ -149,7 +149,10 @@ impl Structure {
                     return None;
                 }
                 let candidate = contains && (size[i] > size[j] || (size[i] == size[j] && i < j));
-                if candidate && parents[j].is_none_or(|p: usize| size[i] < size[p]) {
+                // The smallest container; among equal ones the closest above (a chain of
+                // single children: total → region → store, each its own parent's child).
+                let closer = |p: usize| size[i] < size[p] || (size[i] == size[p] && i > p);
+                if candidate && parents[j].is_none_or(closer) {
                     parents[j] = Some(i);
                 }
             }
@@ -182,7 +185,14 @@ pub fn reconcile(
         Method::ForecastProportions => Ok(forecast_proportions(st, y_hat)),
         Method::AverageProportions | Method::ProportionAverages => {
             let y = insample.map(|i| i.y).ok_or_else(|| need("values"))?;
-            Ok(historical_proportions(st, y_hat, y, method))
+            let out = historical_proportions(st, y_hat, y, method);
+            if out.iter().any(|v| !v.is_finite()) {
+                return Err(format!(
+                    "{}: the in-sample top total is zero where the proportions need it",
+                    name(method)
+                ));
+            }
+            Ok(out)
         }
         _ => {
             let w = covariance(st, insample, method)?;
@@ -248,11 +258,14 @@ fn historical_proportions(
             let b = y.row(n - m + j);
             match method {
                 Method::AverageProportions => {
-                    b.iter()
+                    // numpy's nanmean: days where both are zero (0/0) are skipped.
+                    let ratios: Vec<f64> = b
+                        .iter()
                         .zip(y.row(top).iter())
                         .map(|(x, z)| x / z)
-                        .sum::<f64>()
-                        / t
+                        .filter(|r| !r.is_nan())
+                        .collect();
+                    ratios.iter().sum::<f64>() / ratios.len() as f64
                 }
                 _ => b.sum() / t / top_mean,
             }
@@ -354,11 +367,7 @@ fn shrunk_covariance(r: &DMatrix<f64>) -> DMatrix<f64> {
             sq_sum += mean * mean;
         }
     }
-    let lambda = if sq_sum > 0.0 {
-        (var_sum / (tf * (tf - 1.0)) / sq_sum).clamp(0.0, 1.0)
-    } else {
-        1.0
-    };
+    let lambda = (var_sum / (tf * (tf - 1.0)) / (sq_sum + RIDGE)).clamp(0.0, 1.0);
     for i in 0..n {
         for j in 0..n {
             if i != j {
@@ -397,6 +406,19 @@ fn min_trace_p(st: &Structure, w: &DMatrix<f64>) -> Result<DMatrix<f64>, String>
         x
     };
     let coef = clean(&utw * ut.transpose());
+    // An LU rarely meets an exact zero pivot in floating point: judge the conditioning (a
+    // sample covariance of T days has rank T − 1 at most).
+    let sv = coef.singular_values();
+    let (smin, smax) = sv
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
+    if smin.is_nan() || smin <= 1e-12 * smax {
+        return Err(
+            "min_trace is ill-conditioned here (UᵀWU is singular: with mint_cov, fewer in-sample \
+             days than aggregates + 1); use more history or another method"
+                .into(),
+        );
+    }
     let dep = clean(utw.columns(aggs, m).into_owned());
     let solved = coef
         .lu()
@@ -409,8 +431,8 @@ fn min_trace_p(st: &Structure, w: &DMatrix<f64>) -> Result<DMatrix<f64>, String>
 /// Non-negative MinTrace, as hierarchicalforecast's `MinTrace(nonnegative=True)`: negative
 /// base forecasts are taken as zero, then the bottom forecasts minimise
 /// ½ bᵀ(SᵀW⁺S)b − (SᵀW⁺ŷ)ᵀb subject to b ≥ 0, and ỹ = S b. hierarchicalforecast solves the QP
-/// with an interior-point method (clarabel) and rounds to float32; this active-set solution
-/// is exact, so the two agree to that precision.
+/// with an interior-point method (clarabel, to its tolerance) and rounds to float32; this
+/// active-set solution is exact (KKT to rounding), so the two agree to clarabel's tolerance.
 pub fn reconcile_nonnegative(
     st: &Structure,
     y_hat: &DMatrix<f64>,

@@ -202,3 +202,16 @@ fn random_walk_with_drift_reaches_the_closed_form_maximum() {
         "statsforecast as shipped: {stock}, maximum {closed}"
     );
 }
+
+/// Series with nothing to search are refused with a message that says why (review finding:
+/// they used to fail with "no candidate model" or fit a degenerate model).
+#[test]
+fn degenerate_series_are_refused_clearly() {
+    let st = AutoArimaSettings::default();
+    let msg = |y: Vec<f64>| auto_arima(&y, &[], &[], 7, &st).unwrap_err().to_string();
+    assert!(msg(vec![5.0; 30]).contains("constant"));
+    assert!(msg((0..40).map(|t| 2.0 * t as f64 + 1.0).collect()).contains("deterministic"));
+    let mut y: Vec<f64> = (0..40).map(|t| ((t * 7 % 11) as f64).sin()).collect();
+    y[3] = f64::NAN;
+    assert!(msg(y).contains("1 of the 40 target values"));
+}

@@ -342,3 +342,52 @@ fn nonnegative_min_trace_equals_hierarchicalforecast() {
     }
     assert!(binding > 0);
 }
+
+fn small(ids: &[&str], rows: &[&[f64]]) -> Structure {
+    let m = rows[0].len();
+    let s = DMatrix::from_fn(rows.len(), m, |i, j| rows[i][j]);
+    Structure::new(ids.iter().map(|s| s.to_string()).collect(), s).unwrap()
+}
+
+/// Review findings: a chain of single children (total → region → store) keeps top-down
+/// coherent; 0/0 in-sample days are skipped like numpy's nanmean; a covariance from too few
+/// days is refused instead of solved.
+#[test]
+fn reconcile_edge_cases_found_in_review() {
+    let one: &[f64] = &[1.0, 1.0];
+    let st = small(
+        &["total", "region", "store", "a", "b"],
+        &[one, one, one, &[1.0, 0.0], &[0.0, 1.0]],
+    );
+    let y_hat = DMatrix::from_column_slice(5, 1, &[100.0, 90.0, 80.0, 30.0, 50.0]);
+    let got = reconcile(&st, &y_hat, None, Method::ForecastProportions).unwrap();
+    assert_eq!(got.as_slice(), &[100.0, 100.0, 100.0, 37.5, 62.5]);
+
+    let st = small(&["total", "a", "b"], &[one, &[1.0, 0.0], &[0.0, 1.0]]);
+    let y = DMatrix::from_row_slice(3, 3, &[10.0, 0.0, 20.0, 4.0, 0.0, 6.0, 6.0, 0.0, 14.0]);
+    let ins = Insample {
+        y: &y,
+        fitted: None,
+    };
+    let y_hat = DMatrix::from_column_slice(3, 1, &[100.0, 40.0, 50.0]);
+    let got = reconcile(&st, &y_hat, Some(&ins), Method::AverageProportions).unwrap();
+    // Mean of 0.4 and 0.3 for a, of 0.6 and 0.7 for b, the 0/0 day skipped.
+    assert!(
+        (got[(1, 0)] - 35.0).abs() < 1e-12 && (got[(2, 0)] - 65.0).abs() < 1e-12,
+        "{got}"
+    );
+
+    let f = &fixtures()[2]; // grouped: 6 aggregates
+    let st = structure(f);
+    let (y, fitted) = (matrix(&f["y_insample"]), matrix(&f["y_hat_insample"]));
+    let (y3, f3) = (
+        y.columns(0, 3).into_owned(),
+        fitted.columns(0, 3).into_owned(),
+    );
+    let ins = Insample {
+        y: &y3,
+        fitted: Some(&f3),
+    };
+    let err = reconcile(&st, &matrix(&f["y_hat"]), Some(&ins), Method::MintCov).unwrap_err();
+    assert!(err.contains("ill-conditioned"), "{err}");
+}

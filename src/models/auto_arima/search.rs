@@ -291,13 +291,45 @@ pub fn auto_arima(
     st: &AutoArimaSettings,
 ) -> Result<AutoArimaFit, ModelError> {
     let n = y.len();
-    if n < 4 || y.iter().any(|v| !v.is_finite()) {
-        return Err(ModelError::BadInput(format!(
-            "auto_arima needs at least 4 finite observations (got {n})"
+    let unsupported = |reason: String| ModelError::Unsupported {
+        spec: format!("auto_arima(s={m})"),
+        reason,
+    };
+    if n < 4 {
+        return Err(unsupported(format!(
+            "needs at least 4 observations, got {n}"
         )));
+    }
+    let bad = y.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(unsupported(format!(
+            "{bad} of the {n} target values are missing or not finite"
+        )));
+    }
+    if let Some((name, _)) = names
+        .iter()
+        .zip(xreg)
+        .find(|(_, c)| c.iter().any(|v| !v.is_finite()))
+    {
+        return Err(unsupported(format!(
+            "driver `{name}` has missing or non-finite values"
+        )));
+    }
+    // statsforecast answers these with fixed mean/drift models; a zero innovation variance has
+    // no likelihood to search, so they are refused here (other families still run).
+    if is_constant(y) {
+        return Err(unsupported(
+            "the series is constant: there is nothing to search".into(),
+        ));
     }
     let m = m.max(1);
     let (d, big_d) = differences(y, xreg, m, st);
+    if xreg.is_empty() && is_constant(&diff(&diff(y, m, big_d), 1, d)) {
+        return Err(unsupported(format!(
+            "the series is deterministic after d = {d}, D = {big_d} differences (a line or a \
+             repeating season): there is no noise to model"
+        )));
+    }
     let mut max_p = st.max_p.min(n / 3);
     let mut max_q = st.max_q.min(n / 3);
     let (mut max_sp, mut max_sq) = (st.max_big_p.min(n / 3 / m), st.max_big_q.min(n / 3 / m));
