@@ -304,8 +304,8 @@ fn bad_reconcile_input_is_refused_clearly() {
     assert!(!dir.path().join("out.csv").exists());
 }
 
-/// Non-negative MinTrace equals hierarchicalforecast's to its precision (an interior-point QP
-/// rounded to float32: ~1e-6 of the largest value), never goes below zero, stays coherent,
+/// Non-negative MinTrace equals hierarchicalforecast's to its precision (clarabel's
+/// interior-point tolerance, then float32: ~1e-6 of the largest value), never goes below zero, stays coherent,
 /// and the constraint binds (some bottom value is exactly zero where theirs is ~1e-7).
 #[test]
 fn nonnegative_min_trace_equals_hierarchicalforecast() {
