@@ -21,6 +21,8 @@ const RIDGE: f64 = 2e-8;
 pub struct Structure {
     pub ids: Vec<String>,
     pub s: DMatrix<f64>,
+    /// Each node's parent when the structure is a strict hierarchy (found once, in `new`).
+    parents: Option<Vec<Option<usize>>>,
 }
 
 /// A reconciliation method, as `adsales reconcile --method` names it.
@@ -114,50 +116,64 @@ impl Structure {
                 return Err(format!("row of `{id}` sums no bottom series"));
             }
         }
-        Ok(Structure { ids, s })
+        let parents = tree(&s);
+        Ok(Structure { ids, s, parents })
     }
 
     pub fn n_bottom(&self) -> usize {
         self.s.ncols()
     }
 
-    fn members(&self, i: usize) -> Vec<bool> {
-        self.s.row(i).iter().map(|v| *v != 0.0).collect()
-    }
-
     /// The parent of every node in a strict hierarchy (the smallest node whose bottom series
-    /// include its own; among equal sets, the nearest one listed before it), or `None` when two nodes
-    /// overlap without one containing the other (a grouped structure).
-    pub fn parents(&self) -> Option<Vec<Option<usize>>> {
-        let n = self.s.nrows();
-        let sets: Vec<Vec<bool>> = (0..n).map(|i| self.members(i)).collect();
-        let size: Vec<usize> = sets
-            .iter()
-            .map(|s| s.iter().filter(|b| **b).count())
-            .collect();
-        let within = |a: &[bool], b: &[bool]| a.iter().zip(b).all(|(x, y)| !x || *y);
-        let mut parents = vec![None; n];
-        for j in 0..n {
-            for i in 0..n {
-                if i == j {
-                    continue;
-                }
-                let overlap = sets[i].iter().zip(&sets[j]).any(|(x, y)| *x && *y);
-                let contains = within(&sets[j], &sets[i]);
-                let contained = within(&sets[i], &sets[j]);
-                if overlap && !contains && !contained {
-                    return None;
-                }
-                let candidate = contains && (size[i] > size[j] || (size[i] == size[j] && i < j));
-                // The smallest container; among equal ones the closest above (a chain of
-                // single children: total → region → store, each its own parent's child).
-                let closer = |p: usize| size[i] < size[p] || (size[i] == size[p] && i > p);
-                if candidate && parents[j].is_none_or(closer) {
-                    parents[j] = Some(i);
-                }
+    /// include its own; among equal sets, the nearest one listed before it), or `None` when
+    /// two nodes overlap without one containing the other (a grouped structure).
+    pub fn parents(&self) -> Option<&[Option<usize>]> {
+        self.parents.as_deref()
+    }
+}
+
+/// The tree behind [`Structure::parents`].
+fn tree(s: &DMatrix<f64>) -> Option<Vec<Option<usize>>> {
+    let n = s.nrows();
+    let sets: Vec<Vec<bool>> = (0..n)
+        .map(|i| s.row(i).iter().map(|v| *v != 0.0).collect())
+        .collect();
+    let size: Vec<usize> = sets
+        .iter()
+        .map(|s| s.iter().filter(|b| **b).count())
+        .collect();
+    let within = |a: &[bool], b: &[bool]| a.iter().zip(b).all(|(x, y)| !x || *y);
+    let mut parents = vec![None; n];
+    for j in 0..n {
+        for i in 0..n {
+            if i == j {
+                continue;
+            }
+            let overlap = sets[i].iter().zip(&sets[j]).any(|(x, y)| *x && *y);
+            let contains = within(&sets[j], &sets[i]);
+            let contained = within(&sets[i], &sets[j]);
+            if overlap && !contains && !contained {
+                return None;
+            }
+            let candidate = contains && (size[i] > size[j] || (size[i] == size[j] && i < j));
+            // The smallest container; among equal ones the closest above (a chain of single
+            // children: total → region → store, each its own parent's child).
+            let closer = |p: usize| size[i] < size[p] || (size[i] == size[p] && i > p);
+            if candidate && parents[j].is_none_or(closer) {
+                parents[j] = Some(i);
             }
         }
-        Some(parents)
+    }
+    Some(parents)
+}
+
+/// `y_hat` must have one row per node.
+fn check_rows(st: &Structure, y_hat: &DMatrix<f64>) -> Result<(), String> {
+    let n = st.s.nrows();
+    if y_hat.nrows() == n {
+        Ok(())
+    } else {
+        Err(format!("{} forecast rows for {n} nodes", y_hat.nrows()))
     }
 }
 
@@ -169,9 +185,7 @@ pub fn reconcile(
     method: Method,
 ) -> Result<DMatrix<f64>, String> {
     let (n, m) = st.s.shape();
-    if y_hat.nrows() != n {
-        return Err(format!("{} forecast rows for {n} nodes", y_hat.nrows()));
-    }
+    check_rows(st, y_hat)?;
     if method.top_down() && st.parents().is_none() {
         return Err(
             "top-down reconciliation needs a strict hierarchy; this structure is grouped \
@@ -445,10 +459,7 @@ pub fn reconcile_nonnegative(
             name(method)
         ));
     }
-    let n = st.s.nrows();
-    if y_hat.nrows() != n {
-        return Err(format!("{} forecast rows for {n} nodes", y_hat.nrows()));
-    }
+    check_rows(st, y_hat)?;
     let w = covariance(st, insample, method)?;
     let smax = w.singular_values().iter().fold(0.0f64, |m, v| m.max(*v));
     let w_pinv = w.pseudo_inverse(1e-15 * smax).map_err(String::from)?;

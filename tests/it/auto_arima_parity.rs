@@ -81,12 +81,12 @@ fn auto_arima_chooses_the_orders_statsforecast_chooses() {
             [so[0] as usize, so[1] as usize, so[2] as usize],
             c.want["constant"].as_bool().unwrap(),
         );
-        let (p, d, q) = got.spec.order;
-        let (sp, _, sq, _) = got.spec.seasonal;
+        let (p, d, q) = got.fit.spec.order;
+        let (sp, _, sq, _) = got.fit.spec.seasonal;
         let ours = label(
             [p, d, q],
             [sp, got.big_d, sq],
-            got.spec.trend != adsales::models::sarimax::Trend::N,
+            got.fit.spec.trend != adsales::models::sarimax::Trend::N,
         );
         let their = c.want["aicc_exact"].as_f64().unwrap();
         let rel = (got.aicc - their) / their.abs();
@@ -187,7 +187,7 @@ fn random_walk_with_drift_reaches_the_closed_form_maximum() {
     let closed = -0.5 * n * ((2.0 * std::f64::consts::PI * s2).ln() + 1.0);
     let got = auto_arima(&c.y, &[], &[], 1, &AutoArimaSettings::default()).unwrap();
     assert_eq!(
-        (got.spec.order, got.spec.trend),
+        (got.fit.spec.order, got.fit.spec.trend),
         ((0, 1, 0), adsales::models::sarimax::Trend::C)
     );
     // AICc with k = 2 (drift, σ²) over n observations, back to the log-likelihood.

@@ -6,15 +6,14 @@
 
 use crate::models::sarimax::SarimaxSpec;
 use crate::models::sarimax::optim::{Settings, minimize};
-use crate::models::sarimax::start::pinv_solve;
+use crate::models::sarimax::start::{difference, pinv_solve};
 use crate::models::sarimax::statespace::polymul_seasonal;
 use crate::models::sarimax::transforms::{is_invertible_ma, is_stationary};
 
-use super::unitroot::diff;
-
-/// R's `ARIMA_CSS`: the residuals of the differenced, regression-adjusted series under the
-/// expanded polynomials, conditioned on the first d + D·s + p + P·s values; returns
-/// σ² = mean squared residual.
+/// R's `ARIMA_CSS`: the residuals of the differenced, regression-adjusted series `w` under
+/// the expanded polynomials, conditioned on its first `ncond` = p + P·s values (R counts the
+/// d + D·s values differencing used up too; `w` no longer has them); returns σ² = mean
+/// squared residual.
 fn css_sigma2(w: &[f64], ncond: usize, phi: &[f64], theta: &[f64]) -> f64 {
     let n = w.len();
     let mut resid = vec![0.0; n];
@@ -66,20 +65,12 @@ pub fn css_start(spec: &SarimaxSpec, y: &[f64], xreg: &[&[f64]]) -> Option<Vec<f
         c.iter_mut().for_each(|v| *v /= sd);
     }
     let k = cols.len();
-    let difference = |v: &[f64]| -> Vec<f64> {
-        let mut out = v.to_vec();
-        for _ in 0..d {
-            out = prefix_diff(&out, 1);
-        }
-        for _ in 0..sd {
-            out = prefix_diff(&out, s);
-        }
-        out
-    };
+    // Differencing is linear, so the series and each regressor are differenced once and the
+    // objective only recombines them: w = Δy − Σ β_j Δx_j.
+    let dy = difference(y, d, sd, s);
+    let dx: Vec<Vec<f64>> = cols.iter().map(|c| difference(c, d, sd, s)).collect();
     // OLS on the differenced data for the regression start (R: lm on diff(x), diff(xreg)).
     let beta0 = if k > 0 {
-        let dy = diff(&diff(y, 1, d), s, sd);
-        let dx: Vec<Vec<f64>> = cols.iter().map(|c| diff(&diff(c, 1, d), s, sd)).collect();
         let rows = dy.len();
         let flat: Vec<f64> = (0..rows)
             .flat_map(|t| dx.iter().map(move |c| c[t]))
@@ -89,8 +80,8 @@ pub fn css_start(spec: &SarimaxSpec, y: &[f64], xreg: &[&[f64]]) -> Option<Vec<f
         Vec::new()
     };
     let narma = p + q + sp + sq;
-    let ncond = d + sd * s + p + sp * s;
-    if ncond >= n {
+    let ncond = p + sp * s;
+    if ncond >= dy.len() {
         return None;
     }
     let split = |x: &[f64]| {
@@ -103,15 +94,17 @@ pub fn css_start(spec: &SarimaxSpec, y: &[f64], xreg: &[&[f64]]) -> Option<Vec<f
         let theta = polymul_seasonal(&x[p..p + q], &x[p + q + sp..narma], s);
         (phi, theta)
     };
-    let objective = |x: &[f64]| -> f64 {
-        let mut adj = y.to_vec();
-        for (j, c) in cols.iter().enumerate() {
-            for t in 0..n {
-                adj[t] -= x[narma + j] * c[t];
-            }
+    // σ² of the CSS residuals at parameters x (ARMA coefficients, then the β's).
+    let sigma2_at = |x: &[f64]| -> f64 {
+        let mut w = dy.clone();
+        for (beta, c) in x[narma..].iter().zip(&dx) {
+            w.iter_mut().zip(c).for_each(|(v, xc)| *v -= beta * xc);
         }
         let (phi, theta) = split(x);
-        let s2 = css_sigma2(&difference(&adj), ncond, &phi, &theta);
+        css_sigma2(&w, ncond, &phi, &theta)
+    };
+    let objective = |x: &[f64]| -> f64 {
+        let s2 = sigma2_at(x);
         if s2 > 0.0 {
             0.5 * s2.ln()
         } else {
@@ -138,14 +131,8 @@ pub fn css_start(spec: &SarimaxSpec, y: &[f64], xreg: &[&[f64]]) -> Option<Vec<f
     }
     // σ² and the regression terms in the engine's parametrisation: the state intercept is
     // the mean (or drift per differenced step) times 1 − Σ φ of the expanded AR polynomial.
-    let (phi, theta) = split(&x);
-    let mut adj = y.to_vec();
-    for (j, c) in cols.iter().enumerate() {
-        for t in 0..n {
-            adj[t] -= x[narma + j] * c[t];
-        }
-    }
-    let sigma2 = css_sigma2(&difference(&adj), ncond, &phi, &theta);
+    let (phi, _) = split(&x);
+    let sigma2 = sigma2_at(&x);
     let mut start = Vec::with_capacity(k + narma + 1);
     let mut betas = x[narma..].iter().zip(&spread).map(|(b, sd)| b / sd);
     if spec.trend != crate::models::sarimax::Trend::N {
@@ -160,12 +147,4 @@ pub fn css_start(spec: &SarimaxSpec, y: &[f64], xreg: &[&[f64]]) -> Option<Vec<f
     start.extend_from_slice(&x[..narma]);
     start.push(sigma2);
     Some(start)
-}
-
-/// `diff` that keeps the series' length (the first `lag` values become 0), as R's in-place
-/// differencing inside `ARIMA_CSS` leaves them; they are never read past `ncond`.
-fn prefix_diff(x: &[f64], lag: usize) -> Vec<f64> {
-    (0..x.len())
-        .map(|t| if t >= lag { x[t] - x[t - lag] } else { 0.0 })
-        .collect()
 }

@@ -157,7 +157,7 @@ impl Forecaster for AutoArimaForecaster {
             .collect::<Result<Vec<_>, _>>()?;
         let chosen = auto_arima(y, &xreg, &self.exog, self.season_length, &self.search)?;
         tracing::debug!(
-            spec = %chosen.spec,
+            spec = %chosen.fit.spec,
             aicc = chosen.aicc,
             candidates = chosen.tried.len(),
             "auto_arima chose"

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::css::css_start;
-use super::unitroot::{diff, is_constant, ndiffs, nsdiffs};
+use super::unitroot::{is_constant, ndiffs, nsdiffs};
 use crate::models::ModelError;
 use crate::models::sarimax::estimate::{FitOptions, SarimaxFit, fit_with, loglike_obs};
 use crate::models::sarimax::spec::{SarimaxSpec, Trend};
-use crate::models::sarimax::start::pinv_solve;
+use crate::models::sarimax::start::{difference, pinv_solve};
 use crate::models::sarimax::statespace::polymul_seasonal;
 use crate::models::sarimax::transforms::is_stationary;
 
@@ -38,7 +38,7 @@ pub struct Tried {
 /// What the search chose.
 #[derive(Debug, Clone)]
 pub struct AutoArimaFit {
-    pub spec: SarimaxSpec,
+    /// The chosen model (its spec is `fit.spec`).
     pub fit: SarimaxFit,
     /// AICc as statsforecast computes it (parameters counted with σ², n − d − D·s
     /// observations).
@@ -61,7 +61,7 @@ struct Search<'a> {
     d: usize,
     big_d: usize,
     tried: Vec<Tried>,
-    best: Option<(SarimaxFit, SarimaxSpec, f64)>,
+    best: Option<(SarimaxFit, f64)>,
     /// Candidates fitted ahead of the walk (on idle threads), not yet tried.
     ahead: HashMap<State, (Option<SarimaxFit>, f64)>,
 }
@@ -149,10 +149,9 @@ impl Search<'_> {
             constant,
             ic,
         });
-        let better = ic < self.best.as_ref().map_or(f64::INFINITY, |b| b.2);
+        let better = ic < self.best.as_ref().map_or(f64::INFINITY, |b| b.1);
         if better {
-            let spec = self.spec(p, q, sp, sq, constant);
-            self.best = Some((fitted.expect("a finite criterion has a fit"), spec, ic));
+            self.best = Some((fitted.expect("a finite criterion has a fit"), ic));
         }
         better
     }
@@ -270,12 +269,12 @@ fn differences(y: &[f64], xreg: &[&[f64]], m: usize, st: &AutoArimaSettings) -> 
     } else {
         nsdiffs(&xx, m, st.max_big_d)
     };
-    let dx = diff(&xx, m.max(1), big_d);
+    let dx = difference(&xx, 0, big_d, m.max(1));
     let mut d = ndiffs(&dx, st.max_d);
     if d > 0
         && live
             .iter()
-            .any(|c| is_constant(&diff(&diff(c, m.max(1), big_d), 1, d)))
+            .any(|c| is_constant(&difference(c, d, big_d, m.max(1))))
     {
         d -= 1;
     }
@@ -324,7 +323,7 @@ pub fn auto_arima(
     }
     let m = m.max(1);
     let (d, big_d) = differences(y, xreg, m, st);
-    if xreg.is_empty() && is_constant(&diff(&diff(y, m, big_d), 1, d)) {
+    if xreg.is_empty() && is_constant(&difference(y, d, big_d, m)) {
         return Err(unsupported(format!(
             "the series is deterministic after d = {d}, D = {big_d} differences (a line or a \
              repeating season): there is no noise to model"
@@ -358,13 +357,12 @@ pub fn auto_arima(
     };
     let allow = d + big_d <= 1;
     walk(&mut s, allow, [max_p, max_q, max_sp, max_sq], st, n);
-    let (walked, _, _) = s.best.take().ok_or_else(|| ModelError::Numerical {
+    let (walked, _) = s.best.take().ok_or_else(|| ModelError::Numerical {
         spec: format!("auto_arima(d={d}, D={big_d}, s={m})"),
         reason: "no candidate model could be fitted".into(),
     })?;
     let (fit, aicc) = finish(walked, scale, y, xreg, d + big_d * m)?;
     Ok(AutoArimaFit {
-        spec: fit.spec.clone(),
         fit,
         aicc,
         d,

@@ -2,6 +2,8 @@
 //! statsforecast 2.1.1's `ndiffs(test="kpss")` and `nsdiffs(test="seas")` take them (which
 //! follow R's `forecast::ndiffs` / `nsdiffs`, with statsmodels' KPSS and STL underneath).
 
+use crate::models::sarimax::start::difference;
+
 /// KPSS critical values for a level-stationary null (Kwiatkowski et al. 1992, table 1) at
 /// 10%, 5%, 2.5%, 1%; statsmodels interpolates its p-value between them.
 const KPSS_5PCT: f64 = 0.463;
@@ -12,18 +14,6 @@ const SEASONAL_STRENGTH: f64 = 0.64;
 /// Whether every value equals the first (NaN-free input).
 pub fn is_constant(x: &[f64]) -> bool {
     x.iter().all(|&v| v == x[0])
-}
-
-/// `x[t] - x[t - lag]`, `differences` times; the result is `lag · differences` shorter.
-pub fn diff(x: &[f64], lag: usize, differences: usize) -> Vec<f64> {
-    let mut y = x.to_vec();
-    for _ in 0..differences {
-        if y.len() <= lag {
-            return Vec::new();
-        }
-        y = (lag..y.len()).map(|t| y[t] - y[t - lag]).collect();
-    }
-    y
 }
 
 /// The KPSS level-stationarity statistic with `nlags` Bartlett-weighted autocovariances
@@ -68,7 +58,7 @@ pub fn ndiffs(x: &[f64], max_d: usize) -> usize {
     let mut reject = kpss_rejects(&x);
     while reject && d < max_d {
         d += 1;
-        x = diff(&x, 1, 1);
+        x = difference(&x, 1, 0, 1);
         if !x.is_empty() {
             x.remove(0);
         }
@@ -125,7 +115,7 @@ pub fn nsdiffs(x: &[f64], period: usize, max_big_d: usize) -> usize {
     let mut strong = seasonal_strength(&x, period).is_some_and(|s| s > SEASONAL_STRENGTH);
     while strong && big_d < max_big_d {
         big_d += 1;
-        x = diff(&x, period, 1);
+        x = difference(&x, 0, 1, period);
         if is_constant(&x) {
             return big_d;
         }
@@ -147,12 +137,5 @@ mod tests {
         let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let want = (64.75 / 36.0) / (17.5 / 6.0);
         assert!((kpss_stat(&x, 0) - want).abs() < 1e-12);
-    }
-
-    #[test]
-    fn differences_shorten_the_series() {
-        assert_eq!(diff(&[1.0, 4.0, 9.0, 16.0], 1, 2), vec![2.0, 2.0]);
-        assert_eq!(diff(&[1.0, 2.0, 3.0, 5.0, 8.0], 2, 1), vec![2.0, 3.0, 5.0]);
-        assert!(diff(&[1.0], 2, 1).is_empty());
     }
 }
