@@ -251,10 +251,11 @@ pub fn to_csv(r: &InferResult) -> String {
     s
 }
 
-/// Output as JSON (schema in README: model, target, level, history, drivers, forecast).
-pub fn to_json(r: &InferResult) -> String {
-    let rows: Vec<serde_json::Value> = r
-        .forecast
+/// The forecast rows as JSON objects (`date`, `predicted_<target>`, `lower`, `upper`): the
+/// `forecast` of `--format json` and the `predictions` of `adsales serve`, one function so the
+/// two agree to the byte.
+pub fn forecast_json_rows(r: &InferResult) -> Vec<serde_json::Value> {
+    r.forecast
         .iter()
         .map(|row| {
             serde_json::json!({
@@ -264,7 +265,12 @@ pub fn to_json(r: &InferResult) -> String {
                 "upper": row.upper,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Output as JSON (schema in README: model, target, level, history, drivers, forecast).
+pub fn to_json(r: &InferResult) -> String {
+    let rows = forecast_json_rows(r);
     let v = serde_json::json!({
         "schema": "adsales.forecast/1",
         "model": r.model,

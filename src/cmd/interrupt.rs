@@ -26,3 +26,25 @@ pub fn interrupt() -> bool {
         None => false,
     }
 }
+
+/// What Ctrl-C asks of a running server: stop accepting and let in-flight requests finish.
+type Shutdown = Box<dyn Fn() + Send>;
+static SHUTDOWN: Mutex<Option<Shutdown>> = Mutex::new(None);
+
+/// Makes `f` what the first Ctrl-C calls instead of exiting (or clears it with `None`).
+pub fn set_shutdown(f: Option<Shutdown>) {
+    *SHUTDOWN.lock().unwrap_or_else(|e| e.into_inner()) = f;
+}
+
+/// Called on Ctrl-C: asks a running server to shut down gracefully. Returns whether there
+/// was one; a second Ctrl-C then finds none and exits at once.
+pub fn request_shutdown() -> bool {
+    let f = SHUTDOWN.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match f {
+        Some(f) => {
+            f();
+            true
+        }
+        None => false,
+    }
+}

@@ -13,6 +13,7 @@ pub(crate) mod info;
 pub mod interrupt;
 pub mod reconcile;
 pub(crate) mod sample_data;
+pub mod serve;
 pub mod train;
 
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ enum Command {
     /// Reconcile base forecasts of a hierarchy (hierarchicalforecast's file shapes) so every
     /// aggregate equals the sum of its parts: bottom-up, top-down or MinTrace.
     Reconcile(reconcile::ReconcileArgs),
+    /// Serve the registered model over HTTP on MLflow's scoring protocol (/ping, /health,
+    /// /version, POST /invocations), as `mlflow models serve` does, until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
 }
 
 /// The global flags every command sees.
@@ -101,6 +105,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => a.execute(g),
         Command::SampleData(a) => a.execute(g),
         Command::Reconcile(a) => a.execute(g),
+        // The model is loaded before the socket is bound, so an LSTM hands over first.
+        Command::Serve(a) => or_hand_over(a.execute(g), "the model is or holds an LSTM"),
     }
 }
 
@@ -118,6 +124,11 @@ pub fn main(torch: Option<&'static dyn crate::models::ModelFamily>) -> ExitCode 
     // Ctrl-C: close the open MLflow runs as KILLED (never leave them RUNNING), then exit with
     // the conventional 130.
     let _ = ctrlc::set_handler(|| {
+        // A server finishes its in-flight requests first; a second Ctrl-C stops it at once.
+        if interrupt::request_shutdown() {
+            eprintln!("shutting down after the requests in flight (Ctrl-C again to stop now)");
+            return;
+        }
         if interrupt::interrupt() {
             eprintln!("interrupted: open MLflow runs marked KILLED");
         } else {

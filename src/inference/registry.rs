@@ -12,18 +12,49 @@ use crate::util::error::InputError;
 /// Which registered model to load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelRef {
-    Alias { name: String, alias: String },
-    Version { name: String, version: String },
+    Alias {
+        name: String,
+        alias: String,
+    },
+    Version {
+        name: String,
+        version: String,
+    },
+    /// A model folder on disk (a bundle as `mlflow.pyfunc` hands it over), outside any
+    /// registry: `file:///path/to/model` or a path holding an `MLmodel`.
+    Local {
+        path: std::path::PathBuf,
+    },
 }
 
 impl ModelRef {
-    /// Parses `models:/NAME@ALIAS` or `models:/NAME/VERSION`.
+    /// Parses `models:/NAME@ALIAS`, `models:/NAME/VERSION`, `file:///PATH` or the path of a
+    /// model folder.
     pub fn parse(uri: &str) -> Result<ModelRef, InputError> {
         let bad = || {
             InputError::new(format!(
-                "--model-uri {uri:?}: expected models:/NAME@ALIAS or models:/NAME/VERSION"
+                "--model-uri {uri:?}: expected models:/NAME@ALIAS, models:/NAME/VERSION, or a \
+                 model folder (a path or file:// URI of a folder holding an MLmodel)"
             ))
         };
+        let local = uri
+            .strip_prefix("file://")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                let p = std::path::Path::new(uri);
+                p.join(crate::store::bundle::MLMODEL)
+                    .is_file()
+                    .then(|| p.to_path_buf())
+            });
+        if let Some(path) = local {
+            if !path.join(crate::store::bundle::MLMODEL).is_file() {
+                return Err(InputError::new(format!(
+                    "--model-uri {uri:?}: {} holds no MLmodel; it is not a model folder",
+                    path.display()
+                )));
+            }
+            return Ok(ModelRef::Local { path });
+        }
         let rest = uri.strip_prefix("models:/").ok_or_else(bad)?;
         if let Some((name, alias)) = rest.rsplit_once('@') {
             if name.is_empty() || alias.is_empty() {
@@ -45,9 +76,11 @@ impl ModelRef {
         }
         Err(bad())
     }
-    pub fn name(&self) -> &str {
+    /// The registered model's name (a local folder's path).
+    pub fn name(&self) -> String {
         match self {
-            ModelRef::Alias { name, .. } | ModelRef::Version { name, .. } => name,
+            ModelRef::Alias { name, .. } | ModelRef::Version { name, .. } => name.clone(),
+            ModelRef::Local { path } => path.display().to_string(),
         }
     }
 }
@@ -82,7 +115,7 @@ pub struct ModelVersion {
 pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
     let uri = tracker.uri();
     let versions = tracker
-        .list_versions(r.name())
+        .list_versions(&r.name())
         .with_context(|| format!("MLflow tracking at {uri}: listing versions of {}", r.name()))?;
     let what_exists = || -> String {
         if versions.is_empty() {
@@ -122,6 +155,11 @@ pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
                 .into()),
             }
         }
+        ModelRef::Local { path } => Err(InputError::new(format!(
+            "{} is a model folder, not a registered model",
+            path.display()
+        ))
+        .into()),
         ModelRef::Version { name, version } => {
             if let Some(v) = versions.iter().find(|v| &v.version == version) {
                 Ok(Resolved {
@@ -144,6 +182,9 @@ pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
 /// A family this process cannot run (the LSTM outside `adsales-torch`) fails before the
 /// download, with the error that hands the command over.
 pub fn load(tracker: &dyn Tracker, r: &ModelRef) -> Result<ModelVersion> {
+    if let ModelRef::Local { path } = r {
+        return load_local(path);
+    }
     let Resolved {
         version,
         alias,
@@ -156,7 +197,7 @@ pub fn load(tracker: &dyn Tracker, r: &ModelRef) -> Result<ModelVersion> {
     }
     let tmp = tempfile::tempdir().context("creating a temp folder")?;
     let dir = tracker
-        .download_model_version(r.name(), &version, tmp.path())
+        .download_model_version(&r.name(), &version, tmp.path())
         .with_context(|| {
             format!(
                 "MLflow tracking at {}: downloading {} version {version}",
@@ -172,6 +213,23 @@ pub fn load(tracker: &dyn Tracker, r: &ModelRef) -> Result<ModelVersion> {
         name: r.name().to_string(),
         version,
         alias,
+        family: mf.flavors.adsales.family.clone(),
+        spec: mf.flavors.adsales.spec.clone(),
+        run_id: mf.run_id.clone(),
+    };
+    Ok(ModelVersion { info, model })
+}
+
+/// A model folder outside the registry, verified and loaded like a downloaded version.
+fn load_local(path: &std::path::Path) -> Result<ModelVersion> {
+    let model = modelio::load_bundle(path)
+        .with_context(|| format!("loading the model folder {}", path.display()))?;
+    let mf = &model.manifest;
+    info!(folder = %path.display(), family = %mf.flavors.adsales.family, "loaded model folder");
+    let info = ModelInfo {
+        name: path.display().to_string(),
+        version: "local".into(),
+        alias: None,
         family: mf.flavors.adsales.family.clone(),
         spec: mf.flavors.adsales.spec.clone(),
         run_id: mf.run_id.clone(),

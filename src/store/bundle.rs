@@ -99,11 +99,62 @@ pub struct MlModel {
     pub run_id: Option<String>,
     /// UTC, `%Y-%m-%d %H:%M:%S%.6f` as MLflow writes it.
     pub utc_time_created: String,
+    /// MLflow's model signature (`mlflow.models.ModelSignature.to_dict()`: each part a JSON
+    /// string); absent in bundles from before the pyfunc flavor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+    /// Where the input example is (MLflow's `saved_input_example_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_input_example_info: Option<InputExampleInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flavors {
+    /// MLflow's generic flavor, so `mlflow.pyfunc.load_model` and `mlflow models serve` load
+    /// the bundle (see `crate::store::pyfunc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_function: Option<PyFuncFlavor>,
     pub adsales: AdsalesFlavor,
+}
+
+/// The `python_function` flavor: a loader module shipped in the bundle's `code/` folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PyFuncFlavor {
+    pub loader_module: String,
+    pub code: String,
+    pub env: PyFuncEnv,
+    pub python_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PyFuncEnv {
+    pub virtualenv: String,
+}
+
+/// `signature:` of an MLmodel: column and param schemas as JSON strings, as MLflow writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub inputs: String,
+    pub outputs: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputExampleInfo {
+    pub artifact_path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub pandas_orient: String,
+    pub serving_input_path: String,
+}
+
+/// What MLflow's own loaders need beside our flavor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlflowParts {
+    pub python_function: PyFuncFlavor,
+    pub signature: Signature,
+    pub saved_input_example_info: InputExampleInfo,
 }
 
 /// What the caller knows about the model when sealing the bundle.
@@ -129,8 +180,13 @@ pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// Every file under `dir` except `MLmodel`, `/`-separated and sorted. Links and special files
-/// are refused.
+/// Files MLflow itself writes into a model folder it downloads (`mlflow.pyfunc.load_model` of a
+/// `models:/` URI adds the registered name and version). No loader of ours reads them, so they
+/// are neither hashed nor refused.
+const MLFLOW_WRITTEN: [&str; 1] = ["registered_model_meta"];
+
+/// Every file under `dir` except `MLmodel` (and [`MLFLOW_WRITTEN`]), `/`-separated and
+/// sorted. Links and special files are refused.
 fn bundle_files(dir: &Path) -> Result<Vec<String>, BundleError> {
     fn walk(root: &Path, d: &Path, out: &mut Vec<String>) -> Result<(), BundleError> {
         for e in fs::read_dir(d).map_err(io_err(d))? {
@@ -147,7 +203,7 @@ fn bundle_files(dir: &Path) -> Result<Vec<String>, BundleError> {
             if ft.is_dir() {
                 walk(root, &p, out)?;
             } else if ft.is_file() {
-                if rel != MLMODEL {
+                if rel != MLMODEL && !MLFLOW_WRITTEN.contains(&rel.as_str()) {
                     out.push(rel);
                 }
             } else {
@@ -167,6 +223,16 @@ fn bundle_files(dir: &Path) -> Result<Vec<String>, BundleError> {
 
 /// Hash every file in `dir` and write `MLmodel` (atomically). Call it after every file is in.
 pub fn finalize_bundle(dir: &Path, meta: &BundleMeta) -> Result<MlModel, BundleError> {
+    finalize_bundle_with(dir, meta, None)
+}
+
+/// [`finalize_bundle`], with MLflow's pyfunc flavor, signature and input example when given
+/// (their files must be in `dir` already: they are hashed like every other).
+pub fn finalize_bundle_with(
+    dir: &Path,
+    meta: &BundleMeta,
+    mlflow: Option<&MlflowParts>,
+) -> Result<MlModel, BundleError> {
     let files = bundle_files(dir)?
         .into_iter()
         .map(|path| {
@@ -177,6 +243,7 @@ pub fn finalize_bundle(dir: &Path, meta: &BundleMeta) -> Result<MlModel, BundleE
     let model = MlModel {
         artifact_path: "model".into(),
         flavors: Flavors {
+            python_function: mlflow.map(|m| m.python_function.clone()),
             adsales: AdsalesFlavor {
                 family: meta.family.clone(),
                 spec: meta.spec.clone(),
@@ -188,6 +255,8 @@ pub fn finalize_bundle(dir: &Path, meta: &BundleMeta) -> Result<MlModel, BundleE
         utc_time_created: chrono::Utc::now()
             .format("%Y-%m-%d %H:%M:%S%.6f")
             .to_string(),
+        signature: mlflow.map(|m| m.signature.clone()),
+        saved_input_example_info: mlflow.map(|m| m.saved_input_example_info.clone()),
     };
     let text = serde_norway::to_string(&model).map_err(|e| BundleError::BadManifest {
         dir: dir.to_path_buf(),

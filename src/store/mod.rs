@@ -3,4 +3,5 @@
 
 pub mod bundle;
 pub mod modelio;
+pub mod pyfunc;
 pub mod tracking;

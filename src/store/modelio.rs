@@ -59,6 +59,17 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
+    /// The known-policy drivers the model reads: the columns a plan must give.
+    pub fn known_drivers(&self) -> Vec<String> {
+        self.exog
+            .iter()
+            .filter(|e| {
+                self.model_exog.contains(&e.name) && e.policy == crate::data::FuturePolicy::Known
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
     /// The data-stage config that reads new raw rows the way training did.
     pub fn data_config(&self) -> DataConfig {
         DataConfig {
@@ -152,13 +163,15 @@ pub fn write_bundle(
             serde_json::to_string(c).expect("serialises").as_bytes(),
         )?;
     }
-    bundle::finalize_bundle(
+    let mlflow = crate::store::pyfunc::write_files(dir, spec, history)?;
+    bundle::finalize_bundle_with(
         dir,
         &BundleMeta {
             family: spec.family.clone(),
             spec: spec.spec.clone(),
             run_id: run_id.map(String::from),
         },
+        Some(&mlflow),
     )
     .map_err(|e| ModelError::io(dir, e))
 }

@@ -50,6 +50,9 @@ mod sarimax_engine;
 mod sarimax_fit_cmd;
 // SARIMAX likelihood, optimum and forecasts against statsmodels' fixtures.
 mod sarimax_parity;
+// `adsales serve` on MLflow's scoring protocol: formats, infer's numbers, hostile requests,
+// the token, graceful shutdown, the alias swap under load.
+pub mod serve;
 // The tracking server dies mid-train: bounded retries, exit 1 naming it, nothing registered.
 mod server_fault;
 // `adsales` hands lstm work to its libtorch-linked twin `adsales-torch`; clear error without it.

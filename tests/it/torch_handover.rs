@@ -89,6 +89,21 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
         assert_eq!(json["forecast"].as_array().unwrap().len(), 7, "{json}");
     }
 
+    // `serve` hands an LSTM over before it binds: the twin answers, with infer's numbers.
+    {
+        use crate::serve::{Server, agent, infer_rows, post};
+        let srv = Server::start(&p, &[], &[]);
+        let (status, body, version) = post(
+            &agent(),
+            &srv.url("/invocations"),
+            "application/json",
+            r#"{"inputs": []}"#,
+        );
+        assert_eq!(status, 200, "{body}\n{}", srv.log());
+        assert_eq!(version, format!("Ad_Sales_Forecaster/{}", v.version));
+        assert_eq!(body, format!("{{\"predictions\":{}}}", infer_rows(&p, &[])));
+    }
+
     // Without the twin: one clear message naming it, exit 1, nothing tracked by the attempt.
     let runs_before = walk_files(&p.path("mlruns")).len();
     let missing = p.path("no-such-adsales-torch");
@@ -104,6 +119,7 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
     for args in [
         &["train", "--config", "config.yaml"][..],
         &["infer", "--config", "config.yaml"][..],
+        &["serve", "--config", "config.yaml", "--port", "0"][..],
     ] {
         let o = without_twin(args);
         let err = stderr(&o);
