@@ -11,6 +11,7 @@ mod handover;
 pub mod infer;
 pub(crate) mod info;
 pub mod interrupt;
+pub mod promote;
 pub mod reconcile;
 pub(crate) mod sample_data;
 pub mod serve;
@@ -73,6 +74,9 @@ enum Command {
     /// Serve the registered model over HTTP on MLflow's scoring protocol (/ping, /health,
     /// /version, POST /invocations), as `mlflow models serve` does, until SIGTERM or Ctrl-C.
     Serve(serve::ServeArgs),
+    /// Champion/challenger: score the versions under two aliases on the same recent days and
+    /// move the second alias to the challenger only if it wins by the margin.
+    Promote(promote::PromoteArgs),
 }
 
 /// The global flags every command sees.
@@ -107,6 +111,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reconcile(a) => a.execute(g),
         // The model is loaded before the socket is bound, so an LSTM hands over first.
         Command::Serve(a) => or_hand_over(a.execute(g), "the model is or holds an LSTM"),
+        // Both versions are loaded before anything is scored or written.
+        Command::Promote(a) => or_hand_over(a.execute(g), "a model is or holds an LSTM"),
     }
 }
 

@@ -81,6 +81,10 @@ pub struct MlflowFile {
     pub experiment_name: String,
     pub model_name: String,
     pub alias: String,
+    /// The alias `adsales promote` moves to a winning challenger.
+    pub promote_to: String,
+    /// How much lower (a fraction) the challenger's RMSE must be than the champion's.
+    pub promote_margin: f64,
 }
 
 impl Default for MlflowFile {
@@ -90,6 +94,8 @@ impl Default for MlflowFile {
             experiment_name: "Ad_Sales_TimeSeries".into(),
             model_name: "Ad_Sales_Forecaster".into(),
             alias: "Staging".into(),
+            promote_to: "Production".into(),
+            promote_margin: 0.0,
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct MlflowConfig {
     pub experiment_name: String,
     pub model_name: String,
     pub alias: String,
+    /// The alias `promote` moves (`mlflow.promote_to`).
+    pub promote_to: String,
+    /// `mlflow.promote_margin`: the challenger's RMSE must be below (1 − margin) × the
+    /// champion's.
+    pub promote_margin: f64,
 }
 
 /// The validated configuration every command reads.
@@ -170,12 +175,28 @@ impl MlflowFile {
         let m = self;
         c.name("mlflow.experiment_name", &m.experiment_name)?;
         c.name("mlflow.model_name", &m.model_name)?;
-        c.name("mlflow.alias", &m.alias)?;
-        if m.alias == "latest" || (m.alias.starts_with('v') && m.alias[1..].parse::<u64>().is_ok())
-        {
+        for (key, alias) in [
+            ("mlflow.alias", &m.alias),
+            ("mlflow.promote_to", &m.promote_to),
+        ] {
+            c.name(key, alias)?;
+            if alias == "latest" || (alias.starts_with('v') && alias[1..].parse::<u64>().is_ok()) {
+                return Err(c.err(
+                    key,
+                    format!("`{alias}` is reserved by MLflow (`latest` and `v<N>`)"),
+                ));
+            }
+        }
+        if m.promote_to == m.alias {
             return Err(c.err(
-                "mlflow.alias",
-                format!("`{}` is reserved by MLflow (`latest` and `v<N>`)", m.alias),
+                "mlflow.promote_to",
+                format!("must differ from mlflow.alias (`{}`): promotion moves a model from one alias to another", m.alias),
+            ));
+        }
+        if !(0.0..1.0).contains(&m.promote_margin) {
+            return Err(c.err(
+                "mlflow.promote_margin",
+                format!("must be a fraction in [0, 1), got {}", m.promote_margin),
             ));
         }
         let uri_raw = env_tracking_uri
@@ -200,6 +221,8 @@ impl MlflowFile {
             experiment_name: m.experiment_name.clone(),
             model_name: m.model_name.clone(),
             alias: m.alias.clone(),
+            promote_to: m.promote_to.clone(),
+            promote_margin: m.promote_margin,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod plan;
 pub mod registry;
+pub mod score;
 
 use std::path::Path;
 

@@ -30,6 +30,8 @@ mod ets_parity;
 mod faults;
 // Features equal pandas' on the same input (golden tables).
 mod features_golden;
+// Champion/challenger: promote scores two aliased versions alike and moves only a winner.
+mod promote;
 // Hostile input beyond bad_input: encodings and quoting that work, plan and data files refused.
 mod hostile;
 // No leakage: forecast-policy exog values after an origin never reach a model at that origin.
@@ -53,6 +55,8 @@ mod sarimax_parity;
 // `adsales serve` on MLflow's scoring protocol: formats, infer's numbers, hostile requests,
 // the token, graceful shutdown, the alias swap under load.
 pub mod serve;
+// `serve` under stress and beside MLflow's client, pyfunc loader and `mlflow models serve`.
+mod serve_load;
 // The tracking server dies mid-train: bounded retries, exit 1 naming it, nothing registered.
 mod server_fault;
 // `adsales` hands lstm work to its libtorch-linked twin `adsales-torch`; clear error without it.

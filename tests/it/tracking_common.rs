@@ -274,6 +274,16 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
         )
         .unwrap();
     assert_eq!(v2.version, "2");
+    // A version tag set later (promote's record) reads back, and overwrites.
+    t.set_model_version_tag(&model, "2", "promotion.Production.decision", "kept")
+        .unwrap();
+    t.set_model_version_tag(&model, "2", "promotion.Production.decision", "promoted")
+        .unwrap();
+    assert_eq!(
+        t.get_model_version(&model, "2").unwrap().tags["promotion.Production.decision"],
+        "promoted"
+    );
+    assert!(t.set_model_version_tag(&model, "9", "k", "v").is_err());
     t.set_alias(&model, "Staging", "1").unwrap();
     assert_eq!(
         t.get_alias(&model, "Staging").unwrap().unwrap().version,

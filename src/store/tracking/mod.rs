@@ -97,6 +97,14 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError>;
     /// Point `alias` at `version` (moving it if set).
     fn set_alias(&self, name: &str, alias: &str, version: &str) -> Result<(), TrackingError>;
+    /// Sets (or overwrites) one tag of a model version.
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError>;
     /// The version `alias` points at; `Ok(None)` when the alias (or the model) is not there.
     fn get_alias(&self, name: &str, alias: &str) -> Result<Option<ModelVersion>, TrackingError>;
     /// Remove `alias`; removing an absent alias is fine.

@@ -209,6 +209,16 @@ impl Tracker for LocalTracker {
         registry::get_alias(self, name, alias)
     }
 
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        registry::set_model_version_tag(self, name, version, key, value)
+    }
+
     fn delete_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
         registry::delete_alias(self, name, alias)
     }

@@ -261,3 +261,18 @@ pub(super) fn download_model_version(
     copy_tree_no_symlinks(&src, &dst)?;
     Ok(dst)
 }
+
+pub(super) fn set_model_version_tag(
+    store: &LocalTracker,
+    name: &str,
+    version: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), TrackingError> {
+    validate_key("model version tag", key)?;
+    let v = check_version(version)?;
+    // It must exist (this reads its meta.yaml) before a tag is written into its folder.
+    store.read_version(name, v, &BTreeMap::new())?;
+    let vdir = store.version_dir(name, v)?;
+    atomic_write_in(&vdir.join("tags").join(key), value.as_bytes(), &vdir)
+}

@@ -215,3 +215,19 @@ pub(super) fn download_model_version(
     })?;
     artifacts::download_artifacts(store, run_id, path, dest_dir)
 }
+
+pub(super) fn set_model_version_tag(
+    store: &RestTracker,
+    name: &str,
+    version: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), TrackingError> {
+    store.call(
+        "POST",
+        "model-versions/set-tag",
+        &[],
+        Some(&json!({"name": name, "version": version, "key": key, "value": value})),
+    )?;
+    Ok(())
+}

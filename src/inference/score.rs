@@ -1,0 +1,108 @@
+//! A registered version judged on days it was not fitted on: the rolling-origin backtest of
+//! protocol §4 with the version's parameters fixed, over a daily series the caller chooses
+//! (its own history, or history plus newer rows). `promote` compares two versions this way on
+//! the same days.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use chrono::NaiveDate;
+
+use crate::data::Daily;
+use crate::data::preprocess::{Prepared, Split, scale};
+use crate::eval::backtest;
+use crate::eval::exog::FutureTable;
+use crate::eval::metrics::{Metrics, seasonal_naive_mae};
+use crate::models::WEEK;
+
+use super::ModelVersion;
+
+/// How a version forecast the scored days.
+#[derive(Debug, Clone)]
+pub struct Score {
+    pub metrics: Metrics,
+    pub step_rmse: Vec<f64>,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+}
+
+/// Scores `v` on the days of `daily` from `from` on: every origin from the day before `from`
+/// forecasts `horizon` days with the model's parameters fixed, conditioned on everything up
+/// to the origin; known drivers take their actual values, forecast ones are forecast at the
+/// origin, intervals are the bundle's calibrated ones (protocol §4.4).
+pub fn score(
+    v: &ModelVersion,
+    daily: &Daily,
+    from: NaiveDate,
+    horizon: usize,
+    level: f64,
+) -> Result<Score> {
+    let m = &v.model;
+    let spec = &m.spec;
+    let features = crate::data::features::build(
+        daily,
+        &spec.features,
+        &spec.target,
+        Path::new("the scoring data"),
+    )?;
+    if features.names != spec.columns || m.scaler.columns != spec.columns {
+        bail!(
+            "{} version {}: the rebuilt feature columns differ from the model's",
+            v.info.name,
+            v.info.version
+        );
+    }
+    let Some(start) = features.dates.iter().position(|d| *d >= from) else {
+        bail!("no day on or after {from} to score");
+    };
+    if start == 0 {
+        bail!("no history before {from} to forecast from");
+    }
+    let n = features.len();
+    let scaled = scale(&features, &m.scaler);
+    let real = crate::data::Frame {
+        dates: scaled.dates.clone(),
+        names: scaled.names.clone(),
+        cols: features.cols.clone(),
+        target: scaled.target.clone(),
+    };
+    let prep = Prepared {
+        scaled,
+        real,
+        split: Split {
+            train_end: start,
+            val_end: start,
+            n,
+        },
+        scaler: m.scaler.clone(),
+    };
+    let segment = start..n;
+    let origins = backtest::origins(&segment);
+    let exog: Vec<_> = spec
+        .exog
+        .iter()
+        .filter(|e| spec.model_exog.contains(&e.name))
+        .cloned()
+        .collect();
+    let table = FutureTable::build(&prep.scaled, &exog, &origins, horizon)?;
+    let y = prep.real.target().to_vec();
+    let mase_scale = seasonal_naive_mae(&y[..start], WEEK);
+    let mut ev = backtest::evaluate(
+        m.fitted.as_ref(),
+        &prep,
+        segment,
+        horizon,
+        level,
+        &|o| table.get(o),
+        mase_scale,
+    )?;
+    if let Some(c) = &m.calibration {
+        crate::eval::calibration::apply(c, &mut ev, &y, level, mase_scale);
+    }
+    Ok(Score {
+        metrics: ev.metrics,
+        step_rmse: ev.step_rmse,
+        first_day: features.dates[start],
+        last_day: features.dates[n - 1],
+    })
+}
