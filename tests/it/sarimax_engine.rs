@@ -350,3 +350,55 @@ fn exact_diffuse_option_fits_and_forecasts() {
     let fc = forecast(&spec, &f.params, &y, &[], &[], 5, 0.95).unwrap();
     assert!(fc.se.windows(2).all(|w| w[1] >= w[0]));
 }
+
+/// A fitted model keeps the filter's end state of the last history it forecast from (what a
+/// server asks for again and again): forecasts from it equal a fresh filter's to the bit, for
+/// any future inputs, horizon and level, and another history is filtered anew.
+#[test]
+fn repeated_forecasts_from_one_history_equal_a_fresh_filter() {
+    let (mut y, x) = series(260);
+    // A missing value in the history (after the fit rows) must match itself: NaN != NaN.
+    y[210] = f64::NAN;
+    let fr = frame(&y, &x);
+    let fam = SarimaxForecaster {
+        spec: seasonal_spec(true),
+    };
+    let fitted = fam
+        .fit(&FitData {
+            frame: &fr,
+            train_end: 200,
+            val_end: None,
+        })
+        .unwrap();
+    let params = fit(&fam.spec, &y[..200], &[&x[..200]]).unwrap().params;
+    let fresh = |end: usize, fut: &[f64], h: usize, level: f64| {
+        forecast(
+            &fam.spec,
+            &params,
+            &y[..end],
+            &[&x[..end]],
+            &[fut],
+            h,
+            level,
+        )
+        .unwrap()
+    };
+    for (end, fut, h, level) in [
+        (230, &x[230..237], 7, 0.95),
+        (230, &x[200..214], 14, 0.8),
+        (230, &x[230..233], 3, 0.5),
+        (240, &x[240..247], 7, 0.95),
+        (230, &x[230..237], 7, 0.95),
+    ] {
+        let future = FutureInputs {
+            exog: vec![("x".into(), fut.to_vec())],
+        };
+        let got = fitted
+            .forecast(&fr.rows(0..end), &future, h, level)
+            .unwrap();
+        let want = fresh(end, fut, h, level);
+        assert_eq!(got.mean, want.mean, "end {end}, h {h}");
+        assert_eq!(got.lower, want.lower, "end {end}, h {h}");
+        assert_eq!(got.upper, want.upper, "end {end}, h {h}");
+    }
+}

@@ -162,7 +162,7 @@ impl Forecaster for AutoArimaForecaster {
             candidates = chosen.tried.len(),
             "auto_arima chose"
         );
-        Ok(Box::new(FittedSarimax { fit: chosen.fit }))
+        Ok(Box::new(FittedSarimax::new(chosen.fit)))
     }
 }
 

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::estimate::{FitOptions, SarimaxFit, fit_with};
-use super::forecast::{forecast, forecast_origins};
+use super::forecast::forecast_origins;
 use super::spec::SarimaxSpec;
 use crate::models::Family;
 use crate::models::{
@@ -27,6 +27,18 @@ pub struct SarimaxForecaster {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedSarimax {
     pub fit: SarimaxFit,
+    /// The end of the last history forecast from (a served model forecasts from one).
+    #[serde(skip)]
+    pub end: super::forecast::EndCache,
+}
+
+impl FittedSarimax {
+    pub fn new(fit: SarimaxFit) -> FittedSarimax {
+        FittedSarimax {
+            fit,
+            end: Default::default(),
+        }
+    }
 }
 
 /// A grid point that failed, with its spec.
@@ -76,9 +88,7 @@ impl SarimaxForecaster {
             std_errors: false,
             ..FitOptions::default()
         };
-        Ok(FittedSarimax {
-            fit: fit_with(&self.spec, y, &ex, &opts)?,
-        })
+        Ok(FittedSarimax::new(fit_with(&self.spec, y, &ex, &opts)?))
     }
 }
 
@@ -155,7 +165,17 @@ impl FittedForecaster for FittedSarimax {
         let ex = exog_cols(spec, history)?;
         let fut = future_cols(spec, future, horizon)?;
         let refs: Vec<&[f64]> = fut.iter().map(|v| v.as_slice()).collect();
-        forecast(spec, &self.fit.params, y, &ex, &refs, horizon, level).map(to_forecast)
+        super::forecast::forecast_cached(
+            &self.end,
+            spec,
+            &self.fit.params,
+            y,
+            &ex,
+            &refs,
+            horizon,
+            level,
+        )
+        .map(to_forecast)
     }
 
     /// One Kalman pass over `data` for all origins.
@@ -212,7 +232,7 @@ pub fn load(dir: &Path) -> Result<FittedSarimax, ModelError> {
             "parameter count does not match the spec",
         ));
     }
-    Ok(FittedSarimax { fit })
+    Ok(FittedSarimax::new(fit))
 }
 
 /// [`load`] boxed for the model interface (what a bundle loader dispatching on the family
@@ -263,7 +283,7 @@ mod tests {
         fit.bse[0] = f64::NAN;
         fit.aicc = f64::INFINITY;
         let dir = tempfile::tempdir().unwrap();
-        FittedSarimax { fit: fit.clone() }.save(dir.path()).unwrap();
+        FittedSarimax::new(fit.clone()).save(dir.path()).unwrap();
         let back = load(dir.path()).unwrap().fit;
         assert!(back.bse[0].is_nan());
         assert_eq!(back.bse[1..], fit.bse[1..]);

@@ -106,21 +106,110 @@ pub fn forecast(
     horizon: usize,
     level: f64,
 ) -> Result<SarimaxForecast, ModelError> {
+    check_future(spec, future_exog, horizon)?;
+    let z = check_level(level)?;
+    let end = filter_to_end(spec, params, y, exog)?;
+    Ok(end.forecast(future_exog, horizon, z, level))
+}
+
+/// [`forecast`], reusing the end state in `cache` when it was filtered from the same `y` and
+/// `exog` (bit for bit), and keeping the new one otherwise. Forecasts from one fixed history
+/// (a served model's) then cost the horizon's steps, not a pass over the whole history.
+#[allow(clippy::too_many_arguments)]
+pub fn forecast_cached(
+    cache: &EndCache,
+    spec: &SarimaxSpec,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+    future_exog: &[&[f64]],
+    horizon: usize,
+    level: f64,
+) -> Result<SarimaxForecast, ModelError> {
+    check_future(spec, future_exog, horizon)?;
+    let z = check_level(level)?;
+    let held = cache.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let end = match held {
+        Some(end) if end.filtered(params, y, exog) => end,
+        _ => {
+            let end = std::sync::Arc::new(filter_to_end(spec, params, y, exog)?);
+            *cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(end.clone());
+            end
+        }
+    };
+    Ok(end.forecast(future_exog, horizon, z, level))
+}
+
+/// The last [`EndState`] a fitted model forecast from. Not part of the model: a clone starts
+/// empty, and every cache compares equal.
+#[derive(Debug, Default)]
+pub struct EndCache(std::sync::Mutex<Option<std::sync::Arc<EndState>>>);
+
+impl Clone for EndCache {
+    fn clone(&self) -> Self {
+        EndCache::default()
+    }
+}
+
+impl PartialEq for EndCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A model filtered to the end of a series: the series it saw (as bits, so a missing value
+/// matches itself), the state-space model and the filter's position.
+#[derive(Debug)]
+pub struct EndState {
+    params: Vec<u64>,
+    y: Vec<u64>,
+    exog: Vec<Vec<u64>>,
+    ssm: Ssm,
+    state: super::kalman::FilterState,
+}
+
+fn bits(x: &[f64]) -> Vec<u64> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
+fn same(bits: &[u64], x: &[f64]) -> bool {
+    bits.len() == x.len() && bits.iter().zip(x).all(|(b, v)| *b == v.to_bits())
+}
+
+impl EndState {
+    fn filtered(&self, params: &[f64], y: &[f64], exog: &[&[f64]]) -> bool {
+        same(&self.params, params)
+            && same(&self.y, y)
+            && self.exog.len() == exog.len()
+            && self.exog.iter().zip(exog).all(|(b, x)| same(b, x))
+    }
+
+    fn forecast(&self, future: &[&[f64]], horizon: usize, z: f64, level: f64) -> SarimaxForecast {
+        let mut filt = Filter::resume(&self.ssm, self.state.clone());
+        forecast_from(&mut filt, self.y.len(), future, horizon, z, level)
+    }
+}
+
+/// Filters all of `y` with fixed `params`: the state every forecast from its end starts at.
+fn filter_to_end(
+    spec: &SarimaxSpec,
+    params: &[f64],
+    y: &[f64],
+    exog: &[&[f64]],
+) -> Result<EndState, ModelError> {
     check_inputs(spec, y, exog, true)?;
     let l = Layout::new(spec);
     check_params(spec, &l, params)?;
-    check_future(spec, future_exog, horizon)?;
-    let z = check_level(level)?;
     let ssm = Ssm::new(spec, &l, params);
     let broke = || spec.numerical("the Kalman filter broke down while filtering".into());
-    let mut filt = if spec.exact_diffuse {
+    let state = if spec.exact_diffuse {
         let (f, ended) = diffuse::run(&ssm, y, exog, |_, _| {}).ok_or_else(broke)?;
         if !ended {
             return Err(spec.unsupported(
                 "series too short to leave the diffuse initial period; cannot forecast".into(),
             ));
         }
-        f
+        f.state()
     } else {
         let mut f = Filter::new(&ssm).ok_or_else(broke)?;
         f.steady_after = ssm.k_diff + 1;
@@ -134,16 +223,15 @@ pub fn forecast(
             };
             f.predict(c);
         }
-        f
+        f.state()
     };
-    Ok(forecast_from(
-        &mut filt,
-        y.len(),
-        future_exog,
-        horizon,
-        z,
-        level,
-    ))
+    Ok(EndState {
+        params: bits(params),
+        y: bits(y),
+        exog: exog.iter().map(|x| bits(x)).collect(),
+        ssm,
+        state,
+    })
 }
 
 /// Forecasts from many origins in one pass: `origins[k]` is the index of the last observed

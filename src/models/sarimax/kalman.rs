@@ -43,7 +43,54 @@ impl Innovation {
     }
 }
 
+/// A filter's position without its borrow of the model: what forecasts from the same point
+/// start from again (a served model forecasts from the end of one fixed history).
+#[derive(Debug, Clone)]
+pub(crate) struct FilterState {
+    a: Vec<f64>,
+    p: Vec<f64>,
+    pz: Vec<f64>,
+    p_prev: Vec<f64>,
+    f_steady: f64,
+    steady: bool,
+    steady_after: usize,
+    steps: usize,
+}
+
 impl<'a> Filter<'a> {
+    /// The position reached, to [`resume`](Self::resume) from later.
+    pub fn state(&self) -> FilterState {
+        FilterState {
+            a: self.a.clone(),
+            p: self.p.clone(),
+            pz: self.pz.clone(),
+            p_prev: self.p_prev.clone(),
+            f_steady: self.f_steady,
+            steady: self.steady,
+            steady_after: self.steady_after,
+            steps: self.steps,
+        }
+    }
+
+    /// The filter at `s` on `ssm` (the model `s` was taken from): continues exactly as the
+    /// filter `s` was taken from would have (the scratch buffers hold nothing between steps).
+    pub fn resume(ssm: &'a Ssm, s: FilterState) -> Filter<'a> {
+        let m = ssm.m;
+        Filter {
+            ssm,
+            a: s.a,
+            p: s.p,
+            tmp: vec![0.0; m * m],
+            pz: s.pz,
+            a_tmp: vec![0.0; m],
+            p_prev: s.p_prev,
+            f_steady: s.f_steady,
+            steady: s.steady,
+            steady_after: s.steady_after,
+            steps: s.steps,
+        }
+    }
+
     /// Start at the default initialisation; `None` when the AR part is not stationary.
     pub fn new(ssm: &'a Ssm) -> Option<Filter<'a>> {
         if !ssm.is_stationary() {
