@@ -6,6 +6,7 @@
 //! that needs the `lstm` family over to `adsales-torch` by replacing its own process with it
 //! (same arguments, same exit code, same signals); see [`crate::models::torch`].
 
+pub mod evaluate;
 pub mod fit;
 mod handover;
 pub mod infer;
@@ -77,6 +78,9 @@ enum Command {
     /// Champion/challenger: score the versions under two aliases on the same recent days and
     /// move the second alias to the challenger only if it wins by the margin.
     Promote(promote::PromoteArgs),
+    /// Monitoring: forecast the days that happened since the model's history from newer rows,
+    /// compare with the actuals, and log the errors on the version's MLflow run by date.
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// The global flags every command sees.
@@ -113,6 +117,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => or_hand_over(a.execute(g), "the model is or holds an LSTM"),
         // Both versions are loaded before anything is scored or written.
         Command::Promote(a) => or_hand_over(a.execute(g), "a model is or holds an LSTM"),
+        // The model is loaded before anything is logged.
+        Command::Evaluate(a) => or_hand_over(a.execute(g), "the model is or holds an LSTM"),
     }
 }
 

@@ -24,6 +24,18 @@ pub struct Score {
     pub step_rmse: Vec<f64>,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
+    /// Each scored day's one-day-ahead forecast (from the day before) and its actual.
+    pub one_day: Vec<DayForecast>,
+}
+
+/// One day's actual beside the forecast made the day before, in real units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayForecast {
+    pub date: NaiveDate,
+    pub actual: f64,
+    pub mean: f64,
+    pub lower: f64,
+    pub upper: f64,
 }
 
 /// Scores `v` on the days of `daily` from `from` on: every origin from the day before `from`
@@ -99,10 +111,23 @@ pub fn score(
     if let Some(c) = &m.calibration {
         crate::eval::calibration::apply(c, &mut ev, &y, level, mase_scale);
     }
+    let one_day = ev
+        .forecasts
+        .iter()
+        .filter(|f| !f.mean.is_empty())
+        .map(|f| DayForecast {
+            date: features.dates[f.origin + 1],
+            actual: y[f.origin + 1],
+            mean: f.mean[0],
+            lower: f.lower[0],
+            upper: f.upper[0],
+        })
+        .collect();
     Ok(Score {
         metrics: ev.metrics,
         step_rmse: ev.step_rmse,
         first_day: features.dates[start],
         last_day: features.dates[n - 1],
+        one_day,
     })
 }

@@ -22,6 +22,8 @@ mod bundle;
 mod e2e_local;
 // train, infer and info against a real MLflow server; MLflow's Python client reads the result.
 mod e2e_rest;
+// `evaluate`: new days' errors logged by date on the version's run; MLflow's client reads them.
+mod evaluate;
 // Driver sets as a SARIMAX grid axis: validation keeps an outcome driver out.
 mod driver_sets;
 // Our ETS filter and forecasts against statsmodels with the same parameters.
