@@ -330,3 +330,33 @@ pub fn verify_bundle(dir: &Path) -> Result<MlModel, BundleError> {
     }
     Ok(model)
 }
+
+/// The `mlflow.log-model.history` run tag for a bundle logged at `model/`: MLflow's
+/// `Model.get_tags_dict()` (run id, artifact path, creation time, a model uuid, the flavors).
+/// Our flavor goes without its file list, which can pass MLflow's 8,000-character tag limit.
+pub fn log_model_history(m: &MlModel, run_id: &str) -> String {
+    let mut flavors = serde_json::Map::new();
+    if let Some(p) = &m.flavors.python_function {
+        flavors.insert(
+            "python_function".into(),
+            serde_json::to_value(p).expect("serialises"),
+        );
+    }
+    flavors.insert(
+        FLAVOR.into(),
+        serde_json::json!({
+            "family": m.flavors.adsales.family,
+            "spec": m.flavors.adsales.spec,
+            "format_version": m.flavors.adsales.format_version,
+        }),
+    );
+    serde_json::json!([{
+        "run_id": run_id,
+        "artifact_path": m.artifact_path,
+        "utc_time_created": m.utc_time_created,
+        // One model per run: the run id names it (MLflow's uuid4 hex has the same form).
+        "model_uuid": run_id,
+        "flavors": flavors,
+    }])
+    .to_string()
+}

@@ -91,6 +91,18 @@ fn evaluate_logs_each_new_days_error_where_mlflow_reads_it() {
     assert_eq!(hist[0].step, jan1);
     assert_eq!(hist[0].value, days[0]["error"].as_f64().unwrap().abs());
 
+    // The run lists its bundle as a logged model, as MLflow's log_model does.
+    let run = tracker.get_run(&run_id).unwrap();
+    let logged: serde_json::Value =
+        serde_json::from_str(&run.tags["mlflow.log-model.history"]).unwrap();
+    assert_eq!(logged[0]["artifact_path"], "model");
+    assert_eq!(logged[0]["run_id"], run_id.as_str());
+    assert_eq!(
+        logged[0]["flavors"]["python_function"]["loader_module"],
+        "adsales_pyfunc"
+    );
+    assert_eq!(logged[0]["flavors"]["adsales"]["family"], "sarimax");
+
     // MLflow's own client reads the same history.
     if let Some(python) = crate::tracking_common::venv_python() {
         let script = format!(

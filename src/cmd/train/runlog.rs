@@ -303,6 +303,13 @@ impl TrainTracking {
                 self.tracker
                     .log_artifacts(&run, &bundle_dir, Some("model"))
                     .with_context(|| self.ctx(&format!("uploading the bundle of {}", p.spec)))?;
+                // MLflow lists the folder as a logged model (the UI's model panel).
+                let manifest = crate::store::bundle::read_manifest(&bundle_dir)
+                    .with_context(|| self.ctx("reading the bundle's MLmodel"))?;
+                let history = crate::store::bundle::log_model_history(&manifest, &run);
+                self.tracker
+                    .log_batch(&run, &Batch::new().tag(tags::LOG_MODEL_HISTORY, history))
+                    .with_context(|| self.ctx(&format!("tagging the model of {}", p.spec)))?;
                 best = Some(LoggedBest {
                     run_id: run.clone(),
                     local_bundle: bundle_dir,

@@ -31,3 +31,7 @@ pub const TRAIN_RUN_ID: &str = "train_run_id";
 pub fn previous_holder(alias: &str) -> String {
     format!("previous_{alias}_version")
 }
+/// MLflow's record of the models logged in a run (`mlflow.models.Model.get_tags_dict()` per
+/// model, as a JSON list): the UI shows its model panel and "how to predict" snippet for an
+/// artifact folder listed here.
+pub const LOG_MODEL_HISTORY: &str = "mlflow.log-model.history";
