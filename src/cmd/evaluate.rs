@@ -84,13 +84,7 @@ pub const DAY_METRICS: [&str; 4] = [
 
 impl EvaluateArgs {
     pub fn options(&self, cfg: &Config) -> Result<EvaluateOptions, InputError> {
-        let model = match &self.model_uri {
-            Some(u) => ModelRef::parse(u)?,
-            None => ModelRef::Alias {
-                name: cfg.mlflow.model_name.clone(),
-                alias: cfg.mlflow.alias.clone(),
-            },
-        };
+        let model = super::model_ref(&self.model_uri, cfg)?;
         if matches!(model, ModelRef::Local { .. }) && !self.no_log {
             return Err(InputError::new(
                 "--model-uri: a model folder has no run to log to; give a registered model or \

@@ -10,7 +10,7 @@ use tracing::warn;
 
 use super::ConfigArg;
 use crate::config::Config;
-use crate::inference::{self, ModelRef, NewerRows, Plan, Request};
+use crate::inference::{self, NewerRows, Plan, Request};
 use crate::store::tracking::open_tracker;
 use crate::util::error::InputError;
 
@@ -147,13 +147,7 @@ fn write_plot(path: &std::path::Path, r: &InferResult) -> Result<()> {
 /// The whole infer command: resolve and load the model, read `--data` and `--plan` with the
 /// model's own data settings, forecast.
 pub fn run(cfg: &Config, opts: &InferOptions) -> Result<InferResult> {
-    let r = match &opts.model_uri {
-        Some(u) => ModelRef::parse(u)?,
-        None => ModelRef::Alias {
-            name: cfg.mlflow.model_name.clone(),
-            alias: cfg.mlflow.alias.clone(),
-        },
-    };
+    let r = super::model_ref(&opts.model_uri, cfg)?;
     let tracker = open_tracker(&cfg.mlflow.tracking_uri)
         .with_context(|| format!("opening MLflow tracking at {}", cfg.mlflow.tracking_uri))?;
     let version = inference::registry::load(tracker.as_ref(), &r)?;

@@ -90,6 +90,21 @@ pub struct Global {
     pub quiet: bool,
 }
 
+/// `--model-uri` when given, else the config's `models:/<mlflow.model_name>@<mlflow.alias>`
+/// (infer, serve, evaluate).
+pub(crate) fn model_ref(
+    uri: &Option<String>,
+    cfg: &Config,
+) -> Result<crate::inference::ModelRef, crate::util::error::InputError> {
+    match uri {
+        Some(u) => crate::inference::ModelRef::parse(u),
+        None => Ok(crate::inference::ModelRef::Alias {
+            name: cfg.mlflow.model_name.clone(),
+            alias: cfg.mlflow.alias.clone(),
+        }),
+    }
+}
+
 /// Reads the config and starts logging into its log folder.
 pub(crate) fn load_config(arg: &ConfigArg, g: Global) -> Result<Config> {
     let cfg = Config::load(&arg.config)?;

@@ -82,13 +82,7 @@ pub struct ServeReport {
 impl ServeArgs {
     /// The options, with the config's defaults; bad values are input errors.
     pub fn options(&self, cfg: &Config) -> Result<ServeOptions, InputError> {
-        let model = match &self.model_uri {
-            Some(u) => ModelRef::parse(u)?,
-            None => ModelRef::Alias {
-                name: cfg.mlflow.model_name.clone(),
-                alias: cfg.mlflow.alias.clone(),
-            },
-        };
+        let model = crate::cmd::model_ref(&self.model_uri, cfg)?;
         let ip: std::net::IpAddr = self.host.parse().map_err(|_| {
             InputError::new(format!(
                 "--host {:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0",
