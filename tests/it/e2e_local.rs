@@ -282,3 +282,33 @@ fn plan_moves_a_sarimax_forecast_in_the_expected_direction() {
         stderr(&o)
     );
 }
+
+/// A version's source is its bundle's resolved location (as MLflow's register_model stores
+/// it); a store copied to another folder still serves its versions.
+#[test]
+fn a_moved_store_still_finds_its_versions() {
+    let p = trained_project("seasonal_naive");
+    let (tracker, _) = p.runs("");
+    let v = tracker
+        .get_model_version("Ad_Sales_Forecaster", "1")
+        .unwrap();
+    let run_id = v.run_id.clone().unwrap();
+    assert!(
+        v.source.starts_with("file://")
+            && v.source.ends_with(&format!("/{run_id}/artifacts/model")),
+        "{}",
+        v.source
+    );
+    let before = stdout(&infer(&p, &["--format", "csv"]));
+    let moved = Project::new();
+    let o = std::process::Command::new("cp")
+        .args(["-a", &format!("{}/.", p.dir.path().display())])
+        .arg(moved.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    drop(p);
+    let o = infer(&moved, &["--format", "csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), before);
+}

@@ -7,6 +7,7 @@ family run has grid-point children; the bundle downloads with an MLmodel manifes
 Prints "TRAIN CHECK OK" on success, exits non-zero with the reason otherwise.
 """
 
+import json
 import os
 import sys
 
@@ -23,9 +24,20 @@ def main():
     uri, experiment, model, alias, dl = sys.argv[1:6]
     c = MlflowClient(tracking_uri=uri, registry_uri=uri)
     mv = c.get_model_version_by_alias(model, alias)
-    check(mv.source == f"runs:/{mv.run_id}/model", f"source {mv.source}")
     check(mv.tags.get("family"), f"version tags {mv.tags}")
     best = c.get_run(mv.run_id)
+    # The resolved location, as MLflow's own register_model stores it for a runs:/ URI.
+    check(mv.source == best.info.artifact_uri.rstrip("/") + "/model", f"source {mv.source}")
+    # MLflow resolves the source and downloads the bundle through it.
+    import mlflow.artifacts
+
+    mlflow.set_tracking_uri(uri)
+    os.makedirs(dl + "-src", exist_ok=True)
+    got = mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=dl + "-src")
+    check(os.path.isfile(os.path.join(got, "MLmodel")), f"download of {mv.source}: {got}")
+    # The run lists the bundle as a logged model.
+    logged = json.loads(best.data.tags.get("mlflow.log-model.history", "[]"))
+    check(logged and logged[0]["artifact_path"] == "model", f"log-model history {logged}")
     check(best.data.tags.get("adsales.family_best") == "true", "winner run is a family best")
     check("test_rmse" in best.data.metrics and "val_rmse" in best.data.metrics, "metrics on the winner")
     fam = c.get_run(best.data.tags["mlflow.parentRunId"])

@@ -396,9 +396,22 @@ impl TrainTracking {
             previous.clone().unwrap_or_else(|| "none".into()),
         ));
         tags.push((tags::TRAIN_RUN_ID.into(), self.train_run.clone()));
+        // The source is the bundle's resolved location, as MLflow's register_model stores it
+        // for a runs:/ URI whose folder holds an MLmodel (the UI links the folder through it).
+        let artifact_root = self
+            .tracker
+            .get_run(&best.run_id)
+            .with_context(|| self.ctx(&format!("reading run {}", best.run_id)))?
+            .info
+            .artifact_uri;
+        let source = if artifact_root.is_empty() {
+            runs_uri(&best.run_id, "model")
+        } else {
+            format!("{}/model", artifact_root.trim_end_matches('/'))
+        };
         let v = self
             .tracker
-            .create_model_version(name, &runs_uri(&best.run_id, "model"), &best.run_id, &tags)
+            .create_model_version(name, &source, &best.run_id, &tags)
             .with_context(|| self.ctx(&format!("creating a version of {name}")))?;
         self.tracker
             .set_alias(name, alias, &v.version)

@@ -78,7 +78,20 @@ impl LocalTracker {
             let rel = safe_relative_path(path)?;
             Ok(self.artifact_root(run_id)?.join(rel))
         } else if mv.source.starts_with("file:") {
-            file_uri_to_path(&mv.source)
+            let p = file_uri_to_path(&mv.source)?;
+            // A store that moved (copied to another folder or machine) still holds its runs,
+            // while this absolute source (like MLflow's) names the old place: a source inside
+            // its run's artifacts is found in the run's folder of this store.
+            if !p.exists()
+                && let Some(run_id) = &mv.run_id
+                && let Some((_, rel)) = mv.source.split_once(&format!("/{run_id}/artifacts/"))
+            {
+                return Ok(self
+                    .run_dir(run_id)?
+                    .join("artifacts")
+                    .join(safe_relative_path(rel)?));
+            }
+            Ok(p)
         } else {
             Err(TrackingError::Unsupported(format!(
                 "model {} version {}: source {} is not local",

@@ -207,12 +207,26 @@ pub(super) fn download_model_version(
     dest_dir: &Path,
 ) -> Result<PathBuf, TrackingError> {
     let mv = get_model_version(store, name, version)?;
-    let (run_id, path) = parse_runs_uri(&mv.source).ok_or_else(|| {
+    if let Some((run_id, path)) = parse_runs_uri(&mv.source) {
+        return artifacts::download_artifacts(store, run_id, path, dest_dir);
+    }
+    // A resolved source (what MLflow's register_model stores): a folder under its run's
+    // artifact root, downloaded through the run like a runs:/ URI.
+    let unsupported = || {
         TrackingError::Unsupported(format!(
-            "model {name} version {version}: source {} is not a runs:/ URI",
+            "model {name} version {version}: source {} is neither a runs:/ URI nor inside its \
+             run's artifact root",
             mv.source
         ))
-    })?;
+    };
+    let run_id = mv.run_id.as_deref().ok_or_else(unsupported)?;
+    let root = super::runs::get_run(store, run_id)?.info.artifact_uri;
+    let path = mv
+        .source
+        .strip_prefix(root.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|p| !p.is_empty())
+        .ok_or_else(unsupported)?;
     artifacts::download_artifacts(store, run_id, path, dest_dir)
 }
 
