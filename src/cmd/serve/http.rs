@@ -136,7 +136,8 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Resp, String) {
             "text/plain",
             format!("adsales {}\n", env!("CARGO_PKG_VERSION")),
         ),
-        (&Method::POST, "/invocations") => match invocations(app, req).await {
+        // The version named in the header is the one that answers, even across a swap.
+        (&Method::POST, "/invocations") => match invocations(app, served, req).await {
             Ok(body) => respond(StatusCode::OK, "application/json", body),
             Err(e) => error(&e),
         },
@@ -166,7 +167,11 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Resp, String) {
 
 /// `POST /invocations`: auth, content type, body within its limits, then the forecast on a
 /// worker; all of it within the request timeout.
-async fn invocations(app: &Arc<App>, req: Request<Incoming>) -> Result<String, ScoringError> {
+async fn invocations(
+    app: &Arc<App>,
+    served: Arc<super::model::Served>,
+    req: Request<Incoming>,
+) -> Result<String, ScoringError> {
     if let Some(want) = &app.token {
         let given = req
             .headers()
@@ -222,7 +227,6 @@ async fn invocations(app: &Arc<App>, req: Request<Incoming>) -> Result<String, S
             .acquire_owned()
             .await
             .expect("the worker pool is never closed");
-        let served = app.slot.get();
         let defaults = app.defaults;
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
