@@ -102,12 +102,7 @@ impl EvaluateArgs {
         let cfg = super::load_config(&self.config, g)?;
         let opts = self.options(&cfg)?;
         let r = run(&cfg, &opts)?;
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(&r).expect("serialises"));
-        } else {
-            print!("{}", to_text(&r));
-        }
-        Ok(())
+        super::print_report(&r, self.json, to_text)
     }
 }
 

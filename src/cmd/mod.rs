@@ -105,6 +105,22 @@ pub(crate) fn model_ref(
     }
 }
 
+/// Prints a command's report: pretty JSON with `--json`, else its text rendering.
+pub(crate) fn print_report<R: serde::Serialize>(
+    r: &R,
+    json: bool,
+    text: fn(&R) -> String,
+) -> Result<()> {
+    use std::io::Write;
+    let out = if json {
+        serde_json::to_string_pretty(r)? + "\n"
+    } else {
+        text(r)
+    };
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
 /// Reads the config and starts logging into its log folder.
 pub(crate) fn load_config(arg: &ConfigArg, g: Global) -> Result<Config> {
     let cfg = Config::load(&arg.config)?;

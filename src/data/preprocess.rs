@@ -142,6 +142,12 @@ pub fn scale(features: &Features, scaler: &MinMaxScaler) -> Frame {
 pub fn prepare(features: &Features, ratios: SplitRatios) -> Prepared {
     let split = Split::new(features.len(), ratios);
     let scaler = MinMaxScaler::fit(&features.names, &features.cols, split.train_end);
+    prepare_with(features, split, scaler)
+}
+
+/// `features` in scaled and real units with a given `scaler` and `split` (training fits the
+/// scaler; judging a saved model on new days uses the model's).
+pub fn prepare_with(features: &Features, split: Split, scaler: MinMaxScaler) -> Prepared {
     let scaled = scale(features, &scaler);
     let real = Frame {
         dates: scaled.dates.clone(),

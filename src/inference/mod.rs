@@ -88,7 +88,7 @@ pub fn forecast(v: &ModelVersion, req: &Request) -> Result<InferResult> {
 /// needs that does not depend on the horizon, the plan or the level. A server prepares once
 /// per loaded model and forecasts from it for every request.
 pub struct Prepared {
-    daily: Daily,
+    history_start: NaiveDate,
     new_days: usize,
     frame: crate::data::Frame,
     /// The real-unit target of every day of the frame.
@@ -113,29 +113,40 @@ pub fn prepare(v: &ModelVersion, newer: Option<NewerRows>) -> Result<Prepared> {
         daily = merged;
         new_days = n;
     }
-    let features = crate::data::features::build(
+    let features = model_features(
+        m,
         &daily,
-        &spec.features,
-        &spec.target,
         newer
             .map(|n| n.source)
             .unwrap_or(Path::new("model history")),
     )?;
+    let frame = crate::data::preprocess::scale(&features, &m.scaler);
+    let y = features.col(&spec.target).expect("target").to_vec();
+    Ok(Prepared {
+        history_start: daily.dates[0],
+        new_days,
+        frame,
+        y,
+        driver_forecasts: Default::default(),
+    })
+}
+
+/// The model's feature columns rebuilt from `daily` (read from `source`), checked against the
+/// columns it was fitted on and its scaler's.
+pub(crate) fn model_features(
+    m: &LoadedModel,
+    daily: &Daily,
+    source: &Path,
+) -> Result<crate::data::features::Features> {
+    let spec = &m.spec;
+    let features = crate::data::features::build(daily, &spec.features, &spec.target, source)?;
     if features.names != spec.columns || m.scaler.columns != spec.columns {
         anyhow::bail!(
             "the rebuilt feature columns differ from the model's or its scaler's; the bundle is \
              inconsistent"
         );
     }
-    let frame = crate::data::preprocess::scale(&features, &m.scaler);
-    let y = features.col(&spec.target).expect("target").to_vec();
-    Ok(Prepared {
-        daily,
-        new_days,
-        frame,
-        y,
-        driver_forecasts: Default::default(),
-    })
+    Ok(features)
 }
 
 impl Prepared {
@@ -165,7 +176,7 @@ impl Prepared {
             model: v.info.clone(),
             target: m.spec.target.clone(),
             level,
-            history_start: self.daily.dates[0],
+            history_start: self.history_start,
             history_end: last,
             new_days_from_data: self.new_days,
             exog: exog_sources,

@@ -113,6 +113,13 @@ pub struct ModelVersion {
 
 /// Resolves the model reference to a version, listing what exists when it cannot.
 pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
+    if let ModelRef::Local { path } = r {
+        return Err(InputError::new(format!(
+            "{} is a model folder, not a registered model",
+            path.display()
+        ))
+        .into());
+    }
     let uri = tracker.uri();
     let versions = tracker
         .list_versions(&r.name())
@@ -155,11 +162,7 @@ pub fn resolve(tracker: &dyn Tracker, r: &ModelRef) -> Result<Resolved> {
                 .into()),
             }
         }
-        ModelRef::Local { path } => Err(InputError::new(format!(
-            "{} is a model folder, not a registered model",
-            path.display()
-        ))
-        .into()),
+        ModelRef::Local { .. } => unreachable!("refused above"),
         ModelRef::Version { name, version } => {
             if let Some(v) = versions.iter().find(|v| &v.version == version) {
                 Ok(Resolved {
@@ -207,32 +210,37 @@ pub fn load(tracker: &dyn Tracker, r: &ModelRef) -> Result<ModelVersion> {
         })?;
     let model = modelio::load_bundle(&dir)
         .with_context(|| format!("loading {} version {version}", r.name()))?;
-    let mf = &model.manifest;
-    info!(model = %r.name(), version = %version, family = %mf.flavors.adsales.family, "loaded model");
-    let info = ModelInfo {
-        name: r.name().to_string(),
-        version,
-        alias,
-        family: mf.flavors.adsales.family.clone(),
-        spec: mf.flavors.adsales.spec.clone(),
-        run_id: mf.run_id.clone(),
-    };
-    Ok(ModelVersion { info, model })
+    Ok(version_of(model, r.name(), version, alias))
 }
 
 /// A model folder outside the registry, verified and loaded like a downloaded version.
 fn load_local(path: &std::path::Path) -> Result<ModelVersion> {
     let model = modelio::load_bundle(path)
         .with_context(|| format!("loading the model folder {}", path.display()))?;
+    Ok(version_of(
+        model,
+        path.display().to_string(),
+        "local".into(),
+        None,
+    ))
+}
+
+/// A loaded bundle with what names it; the family and spec come from its manifest.
+fn version_of(
+    model: LoadedModel,
+    name: String,
+    version: String,
+    alias: Option<String>,
+) -> ModelVersion {
     let mf = &model.manifest;
-    info!(folder = %path.display(), family = %mf.flavors.adsales.family, "loaded model folder");
+    info!(model = %name, version = %version, family = %mf.flavors.adsales.family, "loaded model");
     let info = ModelInfo {
-        name: path.display().to_string(),
-        version: "local".into(),
-        alias: None,
+        name,
+        version,
+        alias,
         family: mf.flavors.adsales.family.clone(),
         spec: mf.flavors.adsales.spec.clone(),
         run_id: mf.run_id.clone(),
     };
-    Ok(ModelVersion { info, model })
+    ModelVersion { info, model }
 }

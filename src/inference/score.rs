@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use chrono::NaiveDate;
 
 use crate::data::Daily;
-use crate::data::preprocess::{Prepared, Split, scale};
+use crate::data::preprocess::{Split, prepare_with};
 use crate::eval::backtest;
 use crate::eval::exog::FutureTable;
 use crate::eval::metrics::{Metrics, seasonal_naive_mae};
@@ -51,19 +51,7 @@ pub fn score(
 ) -> Result<Score> {
     let m = &v.model;
     let spec = &m.spec;
-    let features = crate::data::features::build(
-        daily,
-        &spec.features,
-        &spec.target,
-        Path::new("the scoring data"),
-    )?;
-    if features.names != spec.columns || m.scaler.columns != spec.columns {
-        bail!(
-            "{} version {}: the rebuilt feature columns differ from the model's",
-            v.info.name,
-            v.info.version
-        );
-    }
+    let features = super::model_features(m, daily, Path::new("the scoring data"))?;
     let Some(start) = features.dates.iter().position(|d| *d >= from) else {
         bail!("no day on or after {from} to score");
     };
@@ -71,23 +59,13 @@ pub fn score(
         bail!("no history before {from} to forecast from");
     }
     let n = features.len();
-    let scaled = scale(&features, &m.scaler);
-    let real = crate::data::Frame {
-        dates: scaled.dates.clone(),
-        names: scaled.names.clone(),
-        cols: features.cols.clone(),
-        target: scaled.target.clone(),
+    // Everything before the first scored day conditions the forecasts; nothing is fitted.
+    let split = Split {
+        train_end: start,
+        val_end: start,
+        n,
     };
-    let prep = Prepared {
-        scaled,
-        real,
-        split: Split {
-            train_end: start,
-            val_end: start,
-            n,
-        },
-        scaler: m.scaler.clone(),
-    };
+    let prep = prepare_with(&features, split, m.scaler.clone());
     let segment = start..n;
     let origins = backtest::origins(&segment);
     let exog: Vec<_> = spec

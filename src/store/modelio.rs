@@ -139,10 +139,7 @@ pub fn write_bundle(
 ) -> Result<MlModel, ModelError> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     fitted.save(dir)?;
-    let put = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        crate::util::fsutil::write_atomic(&p, bytes).map_err(|e| ModelError::io(&p, e))
-    };
+    let put = |name: &str, bytes: &[u8]| put_file(dir, name, bytes);
     put(SCALER_FILE, scaler.to_json().as_bytes())?;
     put(
         FEATURE_SPEC_FILE,
@@ -174,6 +171,15 @@ pub fn write_bundle(
         Some(&mlflow),
     )
     .map_err(|e| ModelError::io(dir, e))
+}
+
+/// Writes `bytes` to `dir/name` atomically, making the folders `name` passes through.
+pub(crate) fn put_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ModelError> {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+    }
+    crate::util::fsutil::write_atomic(&p, bytes).map_err(|e| ModelError::io(&p, e))
 }
 
 /// A verified, loaded bundle.

@@ -32,13 +32,7 @@ pub fn write_files(
     spec: &FeatureSpec,
     history: &Daily,
 ) -> Result<MlflowParts, ModelError> {
-    let put = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        }
-        crate::util::fsutil::write_atomic(&p, bytes).map_err(|e| ModelError::io(&p, e))
-    };
+    let put = |name: &str, bytes: &[u8]| crate::store::modelio::put_file(dir, name, bytes);
     put(
         &format!("code/{LOADER_MODULE}.py"),
         LOADER_SOURCE.as_bytes(),

@@ -102,7 +102,9 @@ async fn handle(
         resp.headers_mut().insert(MODEL_HEADER, v);
     }
     let status = resp.status().as_u16();
-    let bytes = resp.body().size_hint_exact();
+    let bytes = hyper::body::Body::size_hint(resp.body())
+        .exact()
+        .unwrap_or(0);
     info!(
         target: "adsales::access",
         %remote,
@@ -115,15 +117,6 @@ async fn handle(
         "request"
     );
     Ok(resp)
-}
-
-trait ExactSize {
-    fn size_hint_exact(&self) -> u64;
-}
-impl ExactSize for Full<Bytes> {
-    fn size_hint_exact(&self) -> u64 {
-        hyper::body::Body::size_hint(self).exact().unwrap_or(0)
-    }
 }
 
 async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Resp, String) {

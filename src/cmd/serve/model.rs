@@ -16,9 +16,8 @@ use crate::util::error::is_input_error;
 pub struct Served {
     pub version: ModelVersion,
     pub prepared: Prepared,
-    /// The columns a request's rows may hold: the date column, then the known-policy drivers
-    /// the model reads (the plan; `signature.inputs` of the bundle).
-    pub date_column: String,
+    /// The known-policy drivers the model reads: with the date column, the columns a
+    /// request's rows may hold (`signature.inputs` of the bundle). Kept: every request reads it.
     pub drivers: Vec<String>,
 }
 
@@ -26,14 +25,18 @@ impl Served {
     pub fn new(version: ModelVersion) -> anyhow::Result<Served> {
         let prepared = inference::prepare(&version, None)?;
         Ok(Served {
-            date_column: version.model.spec.date_column.clone(),
             drivers: inference::known_drivers(&version.model),
             version,
             prepared,
         })
     }
 
-    /// `NAME/VERSION` for logs and `/version`.
+    /// The date column of a request's rows (the model's).
+    pub fn date_column(&self) -> &str {
+        &self.version.model.spec.date_column
+    }
+
+    /// `NAME/VERSION` for the access log and the model-version header.
     pub fn label(&self) -> String {
         format!("{}/{}", self.version.info.name, self.version.info.version)
     }
@@ -107,7 +110,7 @@ fn plan_from_table(s: &Served, t: &Table) -> Result<Option<(Plan, usize)>, Scori
         )));
     }
     let takes = || {
-        std::iter::once(s.date_column.as_str())
+        std::iter::once(s.date_column())
             .chain(s.drivers.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(", ")
@@ -115,7 +118,7 @@ fn plan_from_table(s: &Served, t: &Table) -> Result<Option<(Plan, usize)>, Scori
     if let Some(c) = t
         .columns
         .iter()
-        .find(|c| **c != s.date_column && !s.drivers.contains(c))
+        .find(|c| c.as_str() != s.date_column() && !s.drivers.contains(c))
     {
         return Err(ScoringError::invalid(format!(
             "unknown column `{c}`; this model's rows take {}",
@@ -123,10 +126,10 @@ fn plan_from_table(s: &Served, t: &Table) -> Result<Option<(Plan, usize)>, Scori
         )));
     }
     let col = |name: &str| t.columns.iter().position(|c| c == name);
-    let di = col(&s.date_column).ok_or_else(|| {
+    let di = col(s.date_column()).ok_or_else(|| {
         ScoringError::invalid(format!(
             "the rows lack column `{}`; this model's rows take {}",
-            s.date_column,
+            s.date_column(),
             takes()
         ))
     })?;
@@ -148,7 +151,7 @@ fn plan_from_table(s: &Served, t: &Table) -> Result<Option<(Plan, usize)>, Scori
     let mut by_date = HashMap::with_capacity(t.rows.len());
     for (i, row) in t.rows.iter().enumerate() {
         let d = cell_date(&row[di], fmt).map_err(|why| {
-            ScoringError::invalid(format!("row {i}, column `{}`: {why}", s.date_column))
+            ScoringError::invalid(format!("row {i}, column `{}`: {why}", s.date_column()))
         })?;
         let want = last + Duration::days(i as i64 + 1);
         if d != want {

@@ -106,10 +106,16 @@ pub fn forecast(
     horizon: usize,
     level: f64,
 ) -> Result<SarimaxForecast, ModelError> {
-    check_future(spec, future_exog, horizon)?;
-    let z = check_level(level)?;
-    let end = filter_to_end(spec, params, y, exog)?;
-    Ok(end.forecast(future_exog, horizon, z, level))
+    forecast_cached(
+        &EndCache::default(),
+        spec,
+        params,
+        y,
+        exog,
+        future_exog,
+        horizon,
+        level,
+    )
 }
 
 /// [`forecast`], reusing the end state in `cache` when it was filtered from the same `y` and
