@@ -112,6 +112,7 @@ def main():
         version = api("model-versions/get", name="Ad_Sales_Forecaster",
                       version="1")["model_version"]
         best_run = version["run_id"]
+        model_id = version["source"].removeprefix("models:/")
         base = f"http://127.0.0.1:{PORT}/#"
         pages = [
             # The runs table (3.x opens an experiment on its traces view otherwise).
@@ -126,6 +127,12 @@ def main():
             ("model-version", f"{base}/models/Ad_Sales_Forecaster/versions/1",
              ["Inputs (2)", "Outputs (4)", "Production", "promotion.Production.decision"]),
             ("registry", f"{base}/models/Ad_Sales_Forecaster", ["Staging", "Production"]),
+            # MLflow 3 logged models: the experiment's Models tab lists each family best's
+            # model with its metrics; the model's page links its registered version.
+            ("experiment-models", f"{base}/experiments/{exp_id}/models",
+             [model_id, "Ready", "sarimax", "seasonal_naive"]),
+            ("logged-model", f"{base}/experiments/{exp_id}/models/{model_id}",
+             ["Ad_Sales_Forecaster", "test_rmse", "spec"]),
             # evaluate's metrics on the version's run.
             ("best-run-overview", f"{base}/experiments/{exp_id}/runs/{best_run}",
              ["eval_abs_error", "test_rmse"]),

@@ -154,17 +154,22 @@ fn train_registers_and_infer_forecasts() {
 #[test]
 fn tampered_bundle_is_refused() {
     let p = trained_project("seasonal_naive");
-    // Flip a byte of the registered version's params file inside the store.
-    let mut hit = None;
-    for e in walk_files(&p.path("mlruns")) {
-        if e.ends_with("artifacts/model/params.json") {
-            hit = Some(e);
-        }
+    // Flip a byte of the registered version's params file inside the store: the version is
+    // made from the logged model (`models/m-…/artifacts`), which the run's `model/` mirrors.
+    let hits: Vec<_> = walk_files(&p.path("mlruns"))
+        .into_iter()
+        .filter(|e| {
+            e.ends_with("artifacts/model/params.json")
+                || (e.to_string_lossy().contains("/models/m-")
+                    && e.ends_with("artifacts/params.json"))
+        })
+        .collect();
+    assert_eq!(hits.len(), 2, "bundle params in the store: {hits:?}");
+    for params in hits {
+        let mut bytes = std::fs::read(&params).unwrap();
+        bytes[2] ^= 0x20;
+        std::fs::write(&params, bytes).unwrap();
     }
-    let params = hit.expect("bundle params in the store");
-    let mut bytes = std::fs::read(&params).unwrap();
-    bytes[2] ^= 0x20;
-    std::fs::write(&params, bytes).unwrap();
     let o = infer(&p, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -283,8 +288,8 @@ fn plan_moves_a_sarimax_forecast_in_the_expected_direction() {
     );
 }
 
-/// A version's source is its bundle's resolved location (as MLflow's register_model stores
-/// it); a store copied to another folder still serves its versions.
+/// A version's source is its logged model (`models:/<model_id>`, as MLflow 3 registers one),
+/// whose recorded location is absolute; a store copied to another folder still serves it.
 #[test]
 fn a_moved_store_still_finds_its_versions() {
     let p = trained_project("seasonal_naive");
@@ -292,12 +297,11 @@ fn a_moved_store_still_finds_its_versions() {
     let v = tracker
         .get_model_version("Ad_Sales_Forecaster", "1")
         .unwrap();
-    let run_id = v.run_id.clone().unwrap();
     assert!(
-        v.source.starts_with("file://")
-            && v.source.ends_with(&format!("/{run_id}/artifacts/model")),
-        "{}",
-        v.source
+        v.source.starts_with("models:/m-") && v.model_id.is_some(),
+        "{} {:?}",
+        v.source,
+        v.model_id
     );
     let before = stdout(&infer(&p, &["--format", "csv"]));
     let moved = Project::new();

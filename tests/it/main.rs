@@ -34,6 +34,8 @@ mod faults;
 mod features_golden;
 // Champion/challenger: promote scores two aliased versions alike and moves only a winner.
 mod promote;
+// MLflow 3 logged models on both backends: metrics, artifacts, outputs, registry.
+mod logged_models;
 // Hostile input beyond bad_input: encodings and quoting that work, plan and data files refused.
 mod hostile;
 // No leakage: forecast-policy exog values after an origin never reach a model at that origin.

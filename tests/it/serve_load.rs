@@ -272,13 +272,13 @@ fn watch_alias_swaps_versions_under_load_and_refuses_a_tampered_one() {
         .unwrap();
     let run_id = v1.run_id.clone().unwrap();
     let v3 = tracker
-        .create_model_version("Ad_Sales_Forecaster", &v1.source, &run_id, &[])
+        .create_model_version("Ad_Sales_Forecaster", &v1.source, &run_id, None, &[])
         .unwrap();
+    let model_id = v1.source.strip_prefix("models:/").unwrap().to_string();
     let params = walk_files(&p.path("mlruns"))
         .into_iter()
         .find(|f| {
-            f.to_string_lossy().contains(&run_id)
-                && f.ends_with("artifacts/model/sarimax_params.json")
+            f.to_string_lossy().contains(&model_id) && f.ends_with("artifacts/sarimax_params.json")
         })
         .expect("version 1's bundle in the store");
     let mut bytes = std::fs::read(&params).unwrap();

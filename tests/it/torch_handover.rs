@@ -69,10 +69,10 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
     let source = format!("runs:/{id}/model");
     let family_tag = [("family".to_string(), "lstm".to_string())];
     let untagged = tracker
-        .create_model_version("Ad_Sales_Forecaster", &source, id, &[])
+        .create_model_version("Ad_Sales_Forecaster", &source, id, None, &[])
         .unwrap();
     let v = tracker
-        .create_model_version("Ad_Sales_Forecaster", &source, id, &family_tag)
+        .create_model_version("Ad_Sales_Forecaster", &source, id, None, &family_tag)
         .unwrap();
     tracker
         .set_alias("Ad_Sales_Forecaster", "Staging", &v.version)
@@ -138,6 +138,7 @@ fn lstm_train_and_infer_run_in_the_torch_twin() {
             "Ad_Sales_Forecaster",
             &format!("runs:/{id}/no-such-model"),
             id,
+            None,
             &family_tag,
         )
         .unwrap();

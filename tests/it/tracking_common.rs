@@ -260,7 +260,13 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
     assert_eq!(t.get_alias(&model, "Staging").unwrap(), None);
     let src1 = adsales::store::tracking::runs_uri(&arima, "model");
     let v1 = t
-        .create_model_version(&model, &src1, &arima, &[("family".into(), "arima".into())])
+        .create_model_version(
+            &model,
+            &src1,
+            &arima,
+            None,
+            &[("family".into(), "arima".into())],
+        )
         .unwrap();
     assert_eq!(v1.version, "1");
     assert_eq!(v1.source, src1);
@@ -270,6 +276,7 @@ pub fn scenario(t: &dyn Tracker, work: &Path) -> Logged {
             &model,
             &adsales::store::tracking::runs_uri(&sarimax, "model"),
             &sarimax,
+            None,
             &[],
         )
         .unwrap();

@@ -110,7 +110,9 @@ fn alias_refused_until_the_bundle_is_complete_and_intact() {
     let run = t.create_run(&NewRun::new(&exp, "r")).unwrap();
     t.create_registered_model("M").unwrap();
     let src = adsales::store::tracking::runs_uri(&run.run_id, "model");
-    let v = t.create_model_version("M", &src, &run.run_id, &[]).unwrap();
+    let v = t
+        .create_model_version("M", &src, &run.run_id, None, &[])
+        .unwrap();
     // No artifacts yet: no alias.
     assert!(t.set_alias("M", "Staging", &v.version).is_err());
     assert_eq!(t.get_alias("M", "Staging").unwrap(), None);
@@ -220,7 +222,7 @@ fn hammer(root: &Path, shared_run: &str, worker: &str) {
     t.create_registered_model("Race").unwrap();
     for _ in 0..VERSIONS_PER_WORKER {
         let src = adsales::store::tracking::runs_uri(shared_run, "model");
-        t.create_model_version("Race", &src, shared_run, &[])
+        t.create_model_version("Race", &src, shared_run, None, &[])
             .unwrap();
     }
 }

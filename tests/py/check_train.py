@@ -3,7 +3,9 @@
 Usage: check_train.py TRACKING_URI EXPERIMENT MODEL ALIAS DOWNLOAD_DIR
 Checks: the alias resolves; its version's source run is a family-best grid-point run nested
 family → train; the train run FINISHED with the dataset input and stage timings; every
-family run has grid-point children; the bundle downloads with an MLmodel manifest.
+family run has grid-point children; the bundle downloads with an MLmodel manifest; the version
+links an MLflow 3 logged model (READY, made by that run, listed by search_logged_models with
+the run's val/test RMSE, recorded as the run's output) whose artifacts download too.
 Prints "TRAIN CHECK OK" on success, exits non-zero with the reason otherwise.
 """
 
@@ -26,8 +28,11 @@ def main():
     mv = c.get_model_version_by_alias(model, alias)
     check(mv.tags.get("family"), f"version tags {mv.tags}")
     best = c.get_run(mv.run_id)
-    # The resolved location, as MLflow's own register_model stores it for a runs:/ URI.
-    check(mv.source == best.info.artifact_uri.rstrip("/") + "/model", f"source {mv.source}")
+    # Made from the family best's logged model, as MLflow 3 registers one (MLflow's sqlite
+    # registry does not return the version's model_id field, its file store does).
+    check(mv.source.startswith("models:/m-"), f"source {mv.source}")
+    model_id = mv.source[len("models:/"):]
+    check(mv.model_id in (None, model_id), f"model id {mv.model_id} vs source {mv.source}")
     # MLflow resolves the source and downloads the bundle through it.
     import mlflow.artifacts
 
@@ -59,6 +64,28 @@ def main():
     for f in families:
         kids = c.search_runs([exp.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{f.info.run_id}'")
         check(len(kids) >= 1, f"grid points under {f.info.run_name}")
+    # MLflow 3 logged models: one per family best of this train, the winner's linked.
+    lm = c.get_logged_model(model_id)
+    check(str(lm.status) in ("READY", "LoggedModelStatus.READY"), f"logged model status {lm.status}")
+    check(lm.source_run_id == best.info.run_id, f"logged model source run {lm.source_run_id}")
+    check(lm.experiment_id == best.info.experiment_id, "logged model experiment")
+    check(lm.params.get("spec") and lm.params.get("family") == mv.tags.get("family"), f"params {lm.params}")
+    lm_metrics = {m.key: m.value for m in lm.metrics}
+    for k in ("val_rmse", "test_rmse", "test_coverage"):
+        check(abs(lm_metrics.get(k, float("nan")) - best.data.metrics[k]) < 1e-9, f"model metric {k}: {lm_metrics}")
+    outs = [o.model_id for o in (best.outputs.model_outputs if best.outputs else [])]
+    check(model_id in outs, f"run outputs {outs}")
+    listed = c.search_logged_models(experiment_ids=[best.info.experiment_id])
+    check(any(m.model_id == model_id for m in listed), "search_logged_models lists the winner")
+    versions = json.loads(lm.tags.get("mlflow.modelVersions", "[]"))
+    check(any(v["name"] == model and str(v["version"]) == str(mv.version) for v in versions),
+          f"model's versions {versions}")
+    fam_runs = {f.info.run_id for f in c.search_runs([best.info.experiment_id],
+                filter_string=f"tags.mlflow.parentRunId = '{fam.data.tags['mlflow.parentRunId']}'")}
+    mine = [m for m in listed if c.get_run(m.source_run_id).data.tags.get("mlflow.parentRunId") in fam_runs]
+    check(len(mine) == len(fam_runs), f"{len(mine)} logged models for {len(fam_runs)} families")
+    got = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=dl + "-lm")
+    check(os.path.isfile(os.path.join(got, "MLmodel")), f"download of models:/{model_id}: {got}")
     os.makedirs(dl, exist_ok=True)
     path = c.download_artifacts(mv.run_id, "model", dl)
     check(os.path.exists(os.path.join(path, "MLmodel")), "MLmodel downloaded")

@@ -4,7 +4,8 @@
 //! train run                      config artifact, dataset input, stage timings, leaderboard
 //! ├── family run (per family)    best spec, val/test metrics of the best point
 //! │   ├── grid-point run         params, val metrics, per-step RMSE, fit time, convergence
-//! │   └── ... the family best also gets test metrics and its bundle (`model/`)
+//! │   └── ... the family best also gets test metrics and its bundle (`model/`), and an
+//! │       MLflow 3 logged model of that bundle (its output) with the val/test metrics
 //! ```
 //! Registration uploads nothing new: the winner's grid-point run already holds the bundle;
 //! it is downloaded back and verified before a version is created and the alias moves.
@@ -22,7 +23,8 @@ use crate::eval::backtest::Evaluation;
 use crate::store::bundle;
 use crate::store::tracking::tags;
 use crate::store::tracking::{
-    Batch, DatasetInput, NewRun, RunStatus, Tracker, open_tracker, runs_uri,
+    Batch, DatasetInput, LoggedModelStatus, NewLoggedModel, NewRun, RunStatus, Tracker,
+    open_tracker,
 };
 
 /// Runs not finished yet; once `closed`, no new run may be created.
@@ -47,6 +49,8 @@ pub struct TrainTracking {
 /// registration) lives in a temp folder removed when this is dropped.
 pub struct LoggedBest {
     pub run_id: String,
+    /// Its MLflow 3 logged model (the same bundle), which the registered version links to.
+    pub model_id: String,
     pub local_bundle: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -290,31 +294,12 @@ impl TrainTracking {
                 eval_metrics("test", f.test.as_ref().expect("checked"), &mut b);
                 b = b.tag(tags::FAMILY_BEST, "true");
             }
-            self.tracker
-                .log_batch(&run, &b)
-                .with_context(|| self.ctx(&format!("logging {}", p.spec)))?;
             if is_best && f.test_model.is_some() {
-                let dir = tempfile::Builder::new()
-                    .prefix("adsales-bundle-")
-                    .tempdir()
-                    .context("creating a temp folder for the bundle")?;
-                let bundle_dir = dir.path().join("model");
-                write_bundle(&bundle_dir, &run)?;
+                best = Some(self.log_best_point(fam, &p.spec, &run, b, write_bundle)?);
+            } else {
                 self.tracker
-                    .log_artifacts(&run, &bundle_dir, Some("model"))
-                    .with_context(|| self.ctx(&format!("uploading the bundle of {}", p.spec)))?;
-                // MLflow lists the folder as a logged model (the UI's model panel).
-                let manifest = crate::store::bundle::read_manifest(&bundle_dir)
-                    .with_context(|| self.ctx("reading the bundle's MLmodel"))?;
-                let history = crate::store::bundle::log_model_history(&manifest, &run);
-                self.tracker
-                    .log_batch(&run, &Batch::new().tag(tags::LOG_MODEL_HISTORY, history))
-                    .with_context(|| self.ctx(&format!("tagging the model of {}", p.spec)))?;
-                best = Some(LoggedBest {
-                    run_id: run.clone(),
-                    local_bundle: bundle_dir,
-                    _dir: dir,
-                });
+                    .log_batch(&run, &b)
+                    .with_context(|| self.ctx(&format!("logging {}", p.spec)))?;
             }
             let status = if p.error.is_some() && p.val.is_none() {
                 RunStatus::Failed
@@ -343,6 +328,92 @@ impl TrainTracking {
             .with_context(|| self.ctx(&format!("logging family {fam}")))?;
         self.finish(&fam_run, RunStatus::Finished)?;
         Ok(best)
+    }
+
+    /// The family best's run: its batch, its bundle under `model/`, and an MLflow 3 logged
+    /// model of the same bundle (the experiment's Models tab, `search_logged_models`,
+    /// `models:/<model_id>`) that holds the headline val/test metrics, made by this run.
+    fn log_best_point(
+        &self,
+        fam: &str,
+        spec: &str,
+        run: &str,
+        mut b: Batch,
+        write_bundle: &dyn Fn(&Path, &str) -> Result<()>,
+    ) -> Result<LoggedBest> {
+        let model = self
+            .tracker
+            .create_logged_model(&NewLoggedModel {
+                experiment_id: self.experiment_id.clone(),
+                // The Models tab lists models by name: the family says which is which (the
+                // bundle itself stays at the run's `model/`).
+                name: fam.to_string(),
+                source_run_id: run.to_string(),
+                model_type: Some(fam.to_string()),
+                params: vec![
+                    (tags::FAMILY.into(), fam.to_string()),
+                    ("spec".into(), spec.to_string()),
+                ],
+                tags: vec![(tags::FAMILY.into(), fam.to_string())],
+            })
+            .with_context(|| self.ctx(&format!("creating the logged model of {spec}")))?;
+        let result = (|| -> Result<LoggedBest> {
+            // The headline metrics are the model's too; histories (loss, per step) stay the run's.
+            let (linked, rest): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut b.metrics).into_iter().partition(|m| {
+                    (m.key.starts_with("val_") || m.key.starts_with("test_")) && m.step == 0
+                });
+            b.metrics = rest;
+            let linked = Batch {
+                metrics: linked,
+                ..Batch::new()
+            }
+            .for_model(&model.model_id);
+            for batch in [&b, &linked] {
+                self.tracker
+                    .log_batch(run, batch)
+                    .with_context(|| self.ctx(&format!("logging {spec}")))?;
+            }
+            let dir = tempfile::Builder::new()
+                .prefix("adsales-bundle-")
+                .tempdir()
+                .context("creating a temp folder for the bundle")?;
+            let bundle_dir = dir.path().join("model");
+            write_bundle(&bundle_dir, run)?;
+            self.tracker
+                .log_artifacts(run, &bundle_dir, Some("model"))
+                .with_context(|| self.ctx(&format!("uploading the bundle of {spec}")))?;
+            self.tracker
+                .log_logged_model_artifacts(&model, &bundle_dir)
+                .with_context(|| self.ctx(&format!("uploading the logged model of {spec}")))?;
+            // MLflow's UI also shows the run's folder as a logged model (the model panel).
+            let manifest = crate::store::bundle::read_manifest(&bundle_dir)
+                .with_context(|| self.ctx("reading the bundle's MLmodel"))?;
+            let history = crate::store::bundle::log_model_history(&manifest, run);
+            self.tracker
+                .log_batch(run, &Batch::new().tag(tags::LOG_MODEL_HISTORY, history))
+                .with_context(|| self.ctx(&format!("tagging the model of {spec}")))?;
+            self.tracker
+                .log_outputs(run, &model.model_id, 0)
+                .with_context(|| self.ctx(&format!("linking the logged model of {spec}")))?;
+            self.tracker
+                .finalize_logged_model(&model.model_id, LoggedModelStatus::Ready)
+                .with_context(|| self.ctx(&format!("finalizing the logged model of {spec}")))?;
+            Ok(LoggedBest {
+                run_id: run.to_string(),
+                model_id: model.model_id.clone(),
+                local_bundle: bundle_dir,
+                _dir: dir,
+            })
+        })();
+        if result.is_err()
+            && let Err(e) = self
+                .tracker
+                .finalize_logged_model(&model.model_id, LoggedModelStatus::Failed)
+        {
+            warn!(model = %model.model_id, "could not mark the logged model failed: {e:#}");
+        }
+        result
     }
 
     /// Final metrics and artifacts of the train run.
@@ -396,22 +467,13 @@ impl TrainTracking {
             previous.clone().unwrap_or_else(|| "none".into()),
         ));
         tags.push((tags::TRAIN_RUN_ID.into(), self.train_run.clone()));
-        // The source is the bundle's resolved location, as MLflow's register_model stores it
-        // for a runs:/ URI whose folder holds an MLmodel (the UI links the folder through it).
-        let artifact_root = self
-            .tracker
-            .get_run(&best.run_id)
-            .with_context(|| self.ctx(&format!("reading run {}", best.run_id)))?
-            .info
-            .artifact_uri;
-        let source = if artifact_root.is_empty() {
-            runs_uri(&best.run_id, "model")
-        } else {
-            format!("{}/model", artifact_root.trim_end_matches('/'))
-        };
+        // The version is made from the family best's logged model, as MLflow 3 registers a
+        // logged model: source `models:/<model_id>` and the model id (the UI links the version
+        // to the model's page, and the model lists its versions).
+        let source = format!("models:/{}", best.model_id);
         let v = self
             .tracker
-            .create_model_version(name, &source, &best.run_id, &tags)
+            .create_model_version(name, &source, &best.run_id, Some(&best.model_id), &tags)
             .with_context(|| self.ctx(&format!("creating a version of {name}")))?;
         self.tracker
             .set_alias(name, alias, &v.version)

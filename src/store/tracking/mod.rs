@@ -28,9 +28,12 @@ use std::path::{Path, PathBuf};
 // Each file above holds one concern; re-exported here so callers keep writing
 // `store::tracking::X` whichever file X lives in.
 pub use error::TrackingError;
-pub use requests::{Batch, NewRun, RunSearch};
+pub use requests::{Batch, NewLoggedModel, NewRun, RunSearch};
 pub(crate) use system::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, now_ms, system_tags, user_name};
-pub use types::{ArtifactEntry, DatasetInput, Metric, ModelVersion, Run, RunInfo, RunStatus};
+pub use types::{
+    ArtifactEntry, DatasetInput, LoggedModel, LoggedModelStatus, Metric, ModelVersion, Run,
+    RunInfo, RunStatus,
+};
 pub(crate) use uri::parse_runs_uri;
 pub use uri::{open_tracker, runs_uri};
 pub(crate) use validate::{safe_relative_path, validate_key};
@@ -84,14 +87,35 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         dest_dir: &Path,
     ) -> Result<PathBuf, TrackingError>;
 
+    /// A new logged model (MLflow 3), `PENDING` until [`Tracker::finalize_logged_model`].
+    fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel, TrackingError>;
+    /// Upload the contents of `local_dir` as the logged model's artifacts.
+    fn log_logged_model_artifacts(
+        &self,
+        model: &LoggedModel,
+        local_dir: &Path,
+    ) -> Result<(), TrackingError>;
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<(), TrackingError>;
+    /// Record the logged model as an output of the run (the runs table's Models column).
+    fn log_outputs(&self, run_id: &str, model_id: &str, step: i64) -> Result<(), TrackingError>;
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError>;
+    /// The active logged models of an experiment, newest first.
+    fn search_logged_models(&self, experiment_id: &str) -> Result<Vec<LoggedModel>, TrackingError>;
+
     /// Create a registered model; an existing one is fine.
     fn create_registered_model(&self, name: &str) -> Result<(), TrackingError>;
-    /// New version from `source` (normally `runs:/<run_id>/model`).
+    /// New version from `source` (normally the run's resolved `model` folder), linked to the
+    /// logged model `model_id` when given.
     fn create_model_version(
         &self,
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<ModelVersion, TrackingError>;
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError>;

@@ -12,6 +12,9 @@ pub struct Batch {
     pub params: Vec<(String, String)>,
     pub metrics: Vec<Metric>,
     pub tags: Vec<(String, String)>,
+    /// Link every metric of the batch to this logged model too (MLflow 3: the model's own
+    /// metrics, shown in the experiment's Models tab).
+    pub model_id: Option<String>,
 }
 
 impl Batch {
@@ -31,9 +34,27 @@ impl Batch {
         self.tags.push((key.into(), value.into()));
         self
     }
+    /// The batch's metrics also become metrics of logged model `model_id`.
+    pub fn for_model(mut self, model_id: impl Into<String>) -> Self {
+        self.model_id = Some(model_id.into());
+        self
+    }
     pub fn is_empty(&self) -> bool {
         self.params.is_empty() && self.metrics.is_empty() && self.tags.is_empty()
     }
+}
+
+/// What to create a logged model with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewLoggedModel {
+    pub experiment_id: String,
+    /// The name MLflow shows in the Models tab (train uses the family).
+    pub name: String,
+    pub source_run_id: String,
+    /// e.g. the family (`sarimax`).
+    pub model_type: Option<String>,
+    pub params: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// What to create a run with.

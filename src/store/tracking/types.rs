@@ -220,4 +220,60 @@ pub struct ModelVersion {
     pub aliases: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub creation_timestamp: Option<i64>,
+    /// The MLflow 3 logged model the version was made from, when there is one.
+    pub model_id: Option<String>,
+}
+
+/// Lifecycle of an MLflow 3 logged model (`LoggedModelStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedModelStatus {
+    Pending,
+    Ready,
+    Failed,
+}
+
+impl LoggedModelStatus {
+    /// The integer both MLflow's wire format and its file store use.
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            LoggedModelStatus::Pending => 1,
+            LoggedModelStatus::Ready => 2,
+            LoggedModelStatus::Failed => 3,
+        }
+    }
+    pub(crate) fn from_code(c: i64) -> Option<Self> {
+        Some(match c {
+            1 => LoggedModelStatus::Pending,
+            2 => LoggedModelStatus::Ready,
+            3 => LoggedModelStatus::Failed,
+            _ => return None,
+        })
+    }
+    /// The enum name the REST API sends back (`LOGGED_MODEL_READY`, ...).
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "LOGGED_MODEL_PENDING" => LoggedModelStatus::Pending,
+            "LOGGED_MODEL_READY" => LoggedModelStatus::Ready,
+            "LOGGED_MODEL_UPLOAD_FAILED" => LoggedModelStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// An MLflow 3 logged model: the entity the experiment's Models tab lists, with its own
+/// artifacts, params, tags and metrics, made by a source run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModel {
+    /// `m-` and 32 hex digits.
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    /// Where its artifacts live (`file://...` or `mlflow-artifacts:/...`).
+    pub artifact_uri: String,
+    pub source_run_id: Option<String>,
+    pub status: LoggedModelStatus,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// The latest value of each metric linked to the model.
+    pub metrics: BTreeMap<String, f64>,
 }

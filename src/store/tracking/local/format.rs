@@ -105,6 +105,9 @@ pub(super) struct VersionMeta {
     #[serde(default)]
     pub(super) description: Option<String>,
     pub(super) last_updated_timestamp: i64,
+    /// The logged model the version was made from (MLflow 3).
+    #[serde(default)]
+    pub(super) model_id: Option<String>,
     pub(super) name: String,
     #[serde(default)]
     pub(super) run_id: Option<String>,

@@ -17,7 +17,8 @@
 //! Layout of this folder: `mod.rs` holds the store itself (opening, locking, finding a run) and
 //! the [`Tracker`] impl, which only dispatches: one trait impl cannot span files, so each
 //! operation is a function named after its trait method in the file of its area: `runs.rs`
-//! (experiments and runs), `artifacts.rs`, `registry.rs` (models, versions, aliases).
+//! (experiments and runs), `artifacts.rs`, `logged.rs` (MLflow 3 logged models), `registry.rs`
+//! (registered models, versions, aliases).
 //! `read.rs` reads runs back, `format.rs` has the on-disk formats.
 
 use std::fs;
@@ -25,13 +26,14 @@ use std::path::{Path, PathBuf};
 
 use super::fsutil::StoreLock;
 use super::{
-    ArtifactEntry, Batch, DatasetInput, Metric, ModelVersion, NewRun, Run, RunInfo, RunSearch,
-    RunStatus, Tracker, TrackingError,
+    ArtifactEntry, Batch, DatasetInput, LoggedModel, LoggedModelStatus, Metric, ModelVersion,
+    NewLoggedModel, NewRun, Run, RunInfo, RunSearch, RunStatus, Tracker, TrackingError,
 };
 use crate::util::error::InputError;
 
 mod artifacts;
 mod format;
+mod logged;
 mod read;
 mod registry;
 mod runs;
@@ -183,6 +185,38 @@ impl Tracker for LocalTracker {
         artifacts::download_artifacts(self, run_id, path, dest_dir)
     }
 
+    fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        logged::create_logged_model(self, model)
+    }
+
+    fn log_logged_model_artifacts(
+        &self,
+        model: &LoggedModel,
+        local_dir: &Path,
+    ) -> Result<(), TrackingError> {
+        logged::log_logged_model_artifacts(self, model, local_dir)
+    }
+
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<(), TrackingError> {
+        logged::finalize_logged_model(self, model_id, status)
+    }
+
+    fn log_outputs(&self, run_id: &str, model_id: &str, step: i64) -> Result<(), TrackingError> {
+        logged::log_outputs(self, run_id, model_id, step)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        logged::get_logged_model(self, model_id)
+    }
+
+    fn search_logged_models(&self, experiment_id: &str) -> Result<Vec<LoggedModel>, TrackingError> {
+        logged::search_logged_models(self, experiment_id)
+    }
+
     fn create_registered_model(&self, name: &str) -> Result<(), TrackingError> {
         registry::create_registered_model(self, name)
     }
@@ -192,9 +226,10 @@ impl Tracker for LocalTracker {
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<ModelVersion, TrackingError> {
-        registry::create_model_version(self, name, source, run_id, tags)
+        registry::create_model_version(self, name, source, run_id, model_id, tags)
     }
 
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError> {

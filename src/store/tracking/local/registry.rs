@@ -53,6 +53,7 @@ impl LocalTracker {
             status: m.status,
             tags: read_kv_dir(&dir.join("tags"))?,
             creation_timestamp: Some(m.creation_timestamp),
+            model_id: m.model_id,
         })
     }
 
@@ -72,8 +73,12 @@ impl LocalTracker {
         Ok(v)
     }
 
-    /// Folder holding a version's artifacts (from its `runs:/` or `file:` source).
+    /// Folder holding a version's artifacts (from its `models:/<model_id>`, `runs:/` or
+    /// `file:` source).
     pub(super) fn version_source_dir(&self, mv: &ModelVersion) -> Result<PathBuf, TrackingError> {
+        if let Some(model_id) = logged_model_source(&mv.source) {
+            return self.logged_model_artifacts(model_id);
+        }
         if let Some((run_id, path)) = parse_runs_uri(&mv.source) {
             let rel = safe_relative_path(path)?;
             Ok(self.artifact_root(run_id)?.join(rel))
@@ -99,6 +104,13 @@ impl LocalTracker {
             )))
         }
     }
+}
+
+/// The model id of a `models:/<model_id>` source (a logged model, not `models:/name/version`).
+pub(super) fn logged_model_source(source: &str) -> Option<&str> {
+    source
+        .strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && !id.contains('/'))
 }
 
 // The Tracker operations on the registry (the trait documents each); mod.rs dispatches to them.
@@ -130,6 +142,7 @@ pub(super) fn create_model_version(
     name: &str,
     source: &str,
     run_id: &str,
+    model_id: Option<&str>,
     tags: &[(String, String)],
 ) -> Result<ModelVersion, TrackingError> {
     let mdir = store.model_dir(name)?;
@@ -140,6 +153,11 @@ pub(super) fn create_model_version(
         });
     }
     store.run_dir(run_id)?;
+    // Where the artifacts are, resolved (MLflow's `storage_location`).
+    let storage_location = match model_id {
+        Some(m) => path_to_file_uri(&store.logged_model_artifacts(m)?),
+        None => source.to_string(),
+    };
     for (k, _) in tags {
         validate_key("model version tag", k)?;
     }
@@ -156,17 +174,22 @@ pub(super) fn create_model_version(
         current_stage: stage_none(),
         description: None,
         last_updated_timestamp: now,
+        model_id: model_id.map(str::to_string),
         name: name.to_string(),
         run_id: Some(run_id.to_string()),
         run_link: None,
         source: source.to_string(),
         status: ready(),
         status_message: None,
-        storage_location: Some(source.to_string()),
+        storage_location: Some(storage_location),
         user_id: None,
         version,
     };
     atomic_write(&vdir.join(META), &yaml(&meta)?)?;
+    // The logged model lists the versions made from it, as MLflow's server records them.
+    if let Some(m) = model_id {
+        store.add_model_version_to_logged_model(m, name, version)?;
+    }
     store.read_version(name, version, &BTreeMap::new())
 }
 
@@ -266,10 +289,14 @@ pub(super) fn download_model_version(
             name: format!("{name} version {version}"),
         });
     }
-    let leaf = src
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
+    // A logged model's artifacts sit in a folder called `artifacts`: name the copy `model`.
+    let leaf = if logged_model_source(&mv.source).is_some() {
+        "model".into()
+    } else {
+        src.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into())
+    };
     let dst = dest_dir.join(leaf);
     copy_tree_no_symlinks(&src, &dst)?;
     Ok(dst)

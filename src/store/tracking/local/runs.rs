@@ -164,6 +164,9 @@ pub(super) fn log_batch(
     batch: &Batch,
 ) -> Result<(), TrackingError> {
     let dir = store.run_dir(run_id)?;
+    if let Some(model_id) = &batch.model_id {
+        store.logged_model_dir(model_id)?;
+    }
     for (k, _) in &batch.params {
         validate_key("param", k)?;
     }
@@ -210,6 +213,9 @@ pub(super) fn log_batch(
         // One write per key and batch: appends from other writers cannot interleave in it.
         f.write_all(text.as_bytes())
             .map_err(|e| TrackingError::io(&p, e))?;
+    }
+    if let Some(model_id) = &batch.model_id {
+        store.log_model_metrics(model_id, run_id, &batch.metrics)?;
     }
     Ok(())
 }

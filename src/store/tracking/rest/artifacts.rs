@@ -27,10 +27,19 @@ impl RestTracker {
             return Ok(r);
         }
         let run = super::runs::get_run(self, run_id)?;
-        let uri = &run.info.artifact_uri;
+        let path = self.proxied_root(&format!("run {run_id}"), &run.info.artifact_uri)?;
+        if let Ok(mut m) = self.artifact_roots.lock() {
+            m.insert(run_id.to_string(), path.clone());
+        }
+        Ok(path)
+    }
+
+    /// Path on the artifact proxy of an `mlflow-artifacts:` location (`owner` names what it
+    /// belongs to, for the error).
+    pub(super) fn proxied_root(&self, owner: &str, uri: &str) -> Result<String, TrackingError> {
         let rest = uri.strip_prefix("mlflow-artifacts:").ok_or_else(|| {
             TrackingError::Unsupported(format!(
-                "run {run_id}: artifact location {uri} is not served by the tracking server \
+                "{owner}: artifact location {uri} is not served by the tracking server \
                  (start the server with --serve-artifacts / --artifacts-destination)"
             ))
         })?;
@@ -39,14 +48,15 @@ impl RestTracker {
             Some(r) => r.split_once('/').map(|x| x.1).unwrap_or(""),
             None => rest.trim_start_matches('/'),
         };
-        let path = path.trim_end_matches('/').to_string();
-        if let Ok(mut m) = self.artifact_roots.lock() {
-            m.insert(run_id.to_string(), path.clone());
-        }
-        Ok(path)
+        Ok(path.trim_end_matches('/').to_string())
     }
 
-    fn put_artifact(&self, root: &str, rel: &str, file: &Path) -> Result<(), TrackingError> {
+    pub(super) fn put_artifact(
+        &self,
+        root: &str,
+        rel: &str,
+        file: &Path,
+    ) -> Result<(), TrackingError> {
         let data = fs::read(file).map_err(|e| TrackingError::io(file, e))?;
         let path = format!(
             "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
@@ -60,7 +70,12 @@ impl RestTracker {
         Ok(())
     }
 
-    fn get_artifact_file(&self, root: &str, rel: &str, dest: &Path) -> Result<(), TrackingError> {
+    pub(super) fn get_artifact_file(
+        &self,
+        root: &str,
+        rel: &str,
+        dest: &Path,
+    ) -> Result<(), TrackingError> {
         let path = format!(
             "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
             encode_path(root),
@@ -220,4 +235,55 @@ pub(super) fn download_artifacts(
         }
     }
     Ok(dst)
+}
+
+/// Every file of logged model `model_id` into `dst` (listed through
+/// `logged-models/<id>/artifacts/directories`, fetched through the artifact proxy).
+pub(super) fn download_logged_model(
+    store: &RestTracker,
+    model_id: &str,
+    dst: &Path,
+) -> Result<(), TrackingError> {
+    let model = super::logged::get_logged_model(store, model_id)?;
+    let root = store.proxied_root(&format!("logged model {model_id}"), &model.artifact_uri)?;
+    let api = format!("logged-models/{model_id}/artifacts/directories");
+    fs::create_dir_all(dst).map_err(|e| TrackingError::io(dst, e))?;
+    let mut stack = vec![String::new()];
+    // Bounded: a bundle has a few dozen files and folders.
+    let mut budget = 10_000usize;
+    while let Some(dir) = stack.pop() {
+        let q: Vec<(&str, &str)> = if dir.is_empty() {
+            vec![]
+        } else {
+            vec![("artifact_directory_path", dir.as_str())]
+        };
+        let v = store.call("GET", &api, &q, None)?;
+        for f in v
+            .get("files")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            budget = budget
+                .checked_sub(1)
+                .ok_or_else(|| bad(&api, "too many artifacts"))?;
+            let p = as_string(f.get("path")).ok_or_else(|| bad(&api, "file without path"))?;
+            // The server's paths become local paths: refuse any that could escape, or that
+            // are not children of what we listed.
+            let p = safe_relative_path(&p)?;
+            let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
+            if p.is_empty() || parent != dir {
+                return Err(TrackingError::UnsafePath {
+                    path: p,
+                    reason: format!("listed under {dir:?} but not a child of it"),
+                });
+            }
+            if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                stack.push(p);
+            } else {
+                store.get_artifact_file(&root, &p, &dst.join(&p))?;
+            }
+        }
+    }
+    Ok(())
 }

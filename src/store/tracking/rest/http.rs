@@ -94,6 +94,7 @@ impl RestTracker {
                 let rb = match m {
                     "POST" => self.agent.post(url),
                     "PUT" => self.agent.put(url),
+                    "PATCH" => self.agent.patch(url),
                     _ => self.agent.delete(url).force_send_body(),
                 };
                 let rb = prepare!(rb);

@@ -26,13 +26,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{
-    ArtifactEntry, Batch, DatasetInput, Metric, ModelVersion, NewRun, Run, RunInfo, RunSearch,
-    RunStatus, Tracker, TrackingError,
+    ArtifactEntry, Batch, DatasetInput, LoggedModel, LoggedModelStatus, Metric, ModelVersion,
+    NewLoggedModel, NewRun, Run, RunInfo, RunSearch, RunStatus, Tracker, TrackingError,
 };
 use crate::util::error::InputError;
 
 mod artifacts;
 mod http;
+mod logged;
 mod registry;
 mod runs;
 #[cfg(test)]
@@ -232,6 +233,38 @@ impl Tracker for RestTracker {
         artifacts::download_artifacts(self, run_id, path, dest_dir)
     }
 
+    fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        logged::create_logged_model(self, model)
+    }
+
+    fn log_logged_model_artifacts(
+        &self,
+        model: &LoggedModel,
+        local_dir: &Path,
+    ) -> Result<(), TrackingError> {
+        logged::log_logged_model_artifacts(self, model, local_dir)
+    }
+
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<(), TrackingError> {
+        logged::finalize_logged_model(self, model_id, status)
+    }
+
+    fn log_outputs(&self, run_id: &str, model_id: &str, step: i64) -> Result<(), TrackingError> {
+        logged::log_outputs(self, run_id, model_id, step)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        logged::get_logged_model(self, model_id)
+    }
+
+    fn search_logged_models(&self, experiment_id: &str) -> Result<Vec<LoggedModel>, TrackingError> {
+        logged::search_logged_models(self, experiment_id)
+    }
+
     fn create_registered_model(&self, name: &str) -> Result<(), TrackingError> {
         registry::create_registered_model(self, name)
     }
@@ -241,9 +274,10 @@ impl Tracker for RestTracker {
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<ModelVersion, TrackingError> {
-        registry::create_model_version(self, name, source, run_id, tags)
+        registry::create_model_version(self, name, source, run_id, model_id, tags)
     }
 
     fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion, TrackingError> {

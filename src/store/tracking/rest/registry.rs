@@ -37,16 +37,16 @@ pub(super) fn create_model_version(
     name: &str,
     source: &str,
     run_id: &str,
+    model_id: Option<&str>,
     tags: &[(String, String)],
 ) -> Result<ModelVersion, TrackingError> {
     let api = "model-versions/create";
-    let v = store.call(
-        "POST",
-        api,
-        &[],
-        Some(&json!({"name": name, "source": source, "run_id": run_id,
-                     "tags": kv_json(tags)})),
-    )?;
+    let mut body = json!({"name": name, "source": source, "run_id": run_id,
+                          "tags": kv_json(tags)});
+    if let Some(m) = model_id {
+        body["model_id"] = json!(m);
+    }
+    let v = store.call("POST", api, &[], Some(&body))?;
     let mut mv = parse_version(
         api,
         v.get("model_version")
@@ -207,6 +207,15 @@ pub(super) fn download_model_version(
     dest_dir: &Path,
 ) -> Result<PathBuf, TrackingError> {
     let mv = get_model_version(store, name, version)?;
+    if let Some(model_id) = mv
+        .source
+        .strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && !id.contains('/'))
+    {
+        let dst = dest_dir.join("model");
+        artifacts::download_logged_model(store, model_id, &dst)?;
+        return Ok(dst);
+    }
     if let Some((run_id, path)) = parse_runs_uri(&mv.source) {
         return artifacts::download_artifacts(store, run_id, path, dest_dir);
     }

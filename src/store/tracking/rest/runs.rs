@@ -41,12 +41,17 @@ impl RestTracker {
         params: &[(String, String)],
         metrics: &[Metric],
         tags: &[(String, String)],
+        model_id: Option<&str>,
     ) -> Result<(), TrackingError> {
         let metrics: Vec<Value> = metrics
             .iter()
             .map(|m| {
-                json!({"key": m.key, "value": metric_value_json(m.value),
-                       "timestamp": m.timestamp, "step": m.step})
+                let mut j = json!({"key": m.key, "value": metric_value_json(m.value),
+                                   "timestamp": m.timestamp, "step": m.step});
+                if let Some(id) = model_id {
+                    j["model_id"] = json!(id);
+                }
+                j
             })
             .collect();
         self.call(
@@ -144,6 +149,7 @@ pub(super) fn log_batch(
             pc.unwrap_or(&[]),
             mc.unwrap_or(&[]),
             tc.unwrap_or(&[]),
+            batch.model_id.as_deref(),
         )?;
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::store::tracking::{
-    DatasetInput, Metric, ModelVersion, Run, RunInfo, RunStatus, TrackingError,
+    DatasetInput, LoggedModel, LoggedModelStatus, Metric, ModelVersion, Run, RunInfo, RunStatus,
+    TrackingError,
 };
 
 pub(super) fn base64(input: &[u8]) -> String {
@@ -217,5 +218,40 @@ pub(super) fn parse_version(api: &str, v: &Value) -> Result<ModelVersion, Tracki
             .unwrap_or_default(),
         tags: kv_list(v.get("tags")),
         creation_timestamp: as_i64(v.get("creation_timestamp")),
+        model_id: as_string(v.get("model_id")).filter(|s| !s.is_empty()),
+    })
+}
+
+/// A `LoggedModel` object (`{info: {...}, data: {params, metrics}}`).
+pub(super) fn parse_logged_model(api: &str, v: &Value) -> Result<LoggedModel, TrackingError> {
+    let info = v
+        .get("info")
+        .ok_or_else(|| bad(api, "logged model without info"))?;
+    let data = v.get("data");
+    let status = as_string(info.get("status"));
+    let mut metrics = BTreeMap::new();
+    for m in data
+        .and_then(|d| d.get("metrics"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let m = parse_metric(api, m)?;
+        metrics.insert(m.key, m.value);
+    }
+    Ok(LoggedModel {
+        model_id: as_string(info.get("model_id"))
+            .ok_or_else(|| bad(api, "logged model without model_id"))?,
+        experiment_id: as_string(info.get("experiment_id")).unwrap_or_default(),
+        name: as_string(info.get("name")).unwrap_or_default(),
+        artifact_uri: as_string(info.get("artifact_uri")).unwrap_or_default(),
+        source_run_id: as_string(info.get("source_run_id")).filter(|s| !s.is_empty()),
+        status: status
+            .as_deref()
+            .and_then(LoggedModelStatus::parse)
+            .ok_or_else(|| bad(api, format!("logged model status {status:?}")))?,
+        params: kv_list(data.and_then(|d| d.get("params"))),
+        tags: kv_list(info.get("tags")),
+        metrics,
     })
 }
