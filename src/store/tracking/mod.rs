@@ -34,9 +34,9 @@ pub use types::{
     ArtifactEntry, DatasetInput, LoggedModel, LoggedModelStatus, Metric, ModelVersion, Run,
     RunInfo, RunStatus,
 };
-pub(crate) use uri::parse_runs_uri;
 pub use uri::{open_tracker, runs_uri};
-pub(crate) use validate::{safe_relative_path, validate_key};
+pub(crate) use uri::{parse_logged_model_uri, parse_runs_uri};
+pub(crate) use validate::{safe_relative_path, validate_key, validate_model_id};
 
 /// The tracking and registry operations the product needs.
 pub trait Tracker: Send + Sync + std::fmt::Debug {

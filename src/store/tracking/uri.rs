@@ -62,9 +62,25 @@ pub(crate) fn parse_runs_uri(uri: &str) -> Option<(&str, &str)> {
     (!run.is_empty()).then_some((run, path))
 }
 
+/// The model id of a `models:/<model_id>` URI (a logged model), not of the registry's
+/// `models:/<name>/<version>` or `models:/<name>@<alias>`.
+pub(crate) fn parse_logged_model_uri(uri: &str) -> Option<&str> {
+    uri.strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && !id.contains(['/', '@']))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_model_uris() {
+        assert_eq!(parse_logged_model_uri("models:/m-0a1b"), Some("m-0a1b"));
+        assert_eq!(parse_logged_model_uri("models:/Ad/3"), None);
+        assert_eq!(parse_logged_model_uri("models:/m-x/3"), None);
+        assert_eq!(parse_logged_model_uri("models:/m-x@Staging"), None);
+        assert_eq!(parse_logged_model_uri("runs:/m-0a1b"), None);
+    }
 
     #[test]
     fn runs_uris() {

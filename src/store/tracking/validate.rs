@@ -22,6 +22,21 @@ pub(crate) fn validate_key(kind: &str, key: &str) -> Result<(), TrackingError> {
     Ok(())
 }
 
+/// Logged model ids (`m-` and hex digits, as MLflow makes them) go into paths and URLs.
+pub(crate) fn validate_model_id(id: &str) -> Result<(), TrackingError> {
+    let ok = id.len() > 2
+        && id.len() <= 64
+        && id.starts_with("m-")
+        && id[2..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(TrackingError::Invalid(format!(
+            "invalid logged model id {id:?}"
+        )))
+    }
+}
+
 /// Check that an artifact path (ours or a server's) stays inside its root: relative, no `..`,
 /// no empty or `.` segments, no backslashes or NULs. Returns it with no leading/trailing `/`.
 pub(crate) fn safe_relative_path(path: &str) -> Result<String, TrackingError> {

@@ -5,8 +5,7 @@
 //! from runs because a model has its own folder tree and lifecycle (pending → ready).
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,8 +14,8 @@ use super::format::*;
 use super::{LocalTracker, META, MODELS};
 use crate::store::tracking::fsutil::{atomic_write, copy_tree_no_symlinks, random_hex, replace_in};
 use crate::store::tracking::{
-    LoggedModel, LoggedModelStatus, Metric, NewLoggedModel, TrackingError, now_ms, system_tags,
-    validate_key,
+    LoggedModel, LoggedModelStatus, NewLoggedModel, TrackingError, now_ms, system_tags,
+    validate_key, validate_model_id,
 };
 
 /// `models/<id>/meta.yaml`; keys in MLflow's (sorted) order.
@@ -50,25 +49,10 @@ struct OutputMeta<'a> {
     tags: BTreeMap<String, String>,
 }
 
-/// Model ids become folder names: `m-` and hex digits only.
-fn check_model_id(id: &str) -> Result<(), TrackingError> {
-    let ok = id.len() > 2
-        && id.len() <= 64
-        && id.starts_with("m-")
-        && id[2..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(())
-    } else {
-        Err(TrackingError::Invalid(format!(
-            "invalid logged model id {id:?}"
-        )))
-    }
-}
-
 impl LocalTracker {
     /// Folder of logged model `model_id`, searched across experiments.
     pub(super) fn logged_model_dir(&self, model_id: &str) -> Result<PathBuf, TrackingError> {
-        check_model_id(model_id)?;
+        validate_model_id(model_id)?;
         for d in subdirs(&self.root)? {
             if d == MODELS || d.starts_with('.') {
                 continue;
@@ -84,33 +68,17 @@ impl LocalTracker {
         })
     }
 
+    fn model_meta(dir: &Path) -> Result<ModelMeta, TrackingError> {
+        read_yaml(&dir.join(META))
+    }
+
     fn read_logged_model(&self, dir: &Path) -> Result<(ModelMeta, LoggedModel), TrackingError> {
-        let m: ModelMeta = read_yaml(&dir.join(META))?;
-        let mut metrics = BTreeMap::new();
-        // Each line is "<timestamp> <value> <step> <run_id>"; the latest (step, timestamp)
-        // is the model's value, as MLflow reports it.
-        for (key, text) in read_kv_dir(&dir.join("metrics"))? {
-            let mut best: Option<(i64, i64, f64)> = None;
-            for line in text.lines() {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                let (Some(ts), Some(v), Some(step)) = (
-                    f.first().and_then(|s| s.parse::<i64>().ok()),
-                    f.get(1).and_then(|s| s.parse::<f64>().ok()),
-                    f.get(2).and_then(|s| s.parse::<i64>().ok()),
-                ) else {
-                    return Err(TrackingError::Corrupt {
-                        path: dir.join("metrics").join(&key),
-                        reason: format!("unreadable metric line {line:?}"),
-                    });
-                };
-                if best.is_none_or(|(s, t, _)| (step, ts) >= (s, t)) {
-                    best = Some((step, ts, v));
-                }
-            }
-            if let Some((_, _, v)) = best {
-                metrics.insert(key, v);
-            }
-        }
+        let m = Self::model_meta(dir)?;
+        let metrics = self
+            .latest_metrics(&dir.join("metrics"))?
+            .into_iter()
+            .map(|(k, p)| (k, p.value))
+            .collect();
         let status =
             LoggedModelStatus::from_code(m.status).ok_or_else(|| TrackingError::Corrupt {
                 path: dir.join(META),
@@ -134,7 +102,7 @@ impl LocalTracker {
     /// MLflow's; a store copied elsewhere still finds them in the model's own folder.
     pub(super) fn logged_model_artifacts(&self, model_id: &str) -> Result<PathBuf, TrackingError> {
         let dir = self.logged_model_dir(model_id)?;
-        let (meta, _) = self.read_logged_model(&dir)?;
+        let meta = Self::model_meta(&dir)?;
         if meta.artifact_location.starts_with("file:") {
             let p = file_uri_to_path(&meta.artifact_location)?;
             if p.exists() {
@@ -167,40 +135,6 @@ impl LocalTracker {
         }
         let text = serde_json::Value::Array(list).to_string();
         replace_in(&path, text.as_bytes(), &dir)
-    }
-
-    /// Append the batch's metrics to the logged model's histories (`run_id` names the run
-    /// that logged them: MLflow's fourth field).
-    pub(super) fn log_model_metrics(
-        &self,
-        model_id: &str,
-        run_id: &str,
-        metrics: &[Metric],
-    ) -> Result<(), TrackingError> {
-        let dir = self.logged_model_dir(model_id)?;
-        let mut lines: BTreeMap<&str, String> = BTreeMap::new();
-        for m in metrics {
-            lines.entry(&m.key).or_default().push_str(&format!(
-                "{} {} {} {run_id}\n",
-                m.timestamp,
-                format_metric_value(m.value),
-                m.step
-            ));
-        }
-        for (k, text) in lines {
-            let p = dir.join("metrics").join(k);
-            if let Some(parent) = p.parent() {
-                fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
-            }
-            let mut f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&p)
-                .map_err(|e| TrackingError::io(&p, e))?;
-            f.write_all(text.as_bytes())
-                .map_err(|e| TrackingError::io(&p, e))?;
-        }
-        Ok(())
     }
 }
 
@@ -274,21 +208,7 @@ pub(super) fn log_logged_model_artifacts(
     model: &LoggedModel,
     local_dir: &Path,
 ) -> Result<(), TrackingError> {
-    let dir = store.logged_model_dir(&model.model_id)?;
-    let (meta, _) = store.read_logged_model(&dir)?;
-    let root = if meta.artifact_location.starts_with("file:") {
-        file_uri_to_path(&meta.artifact_location)?
-    } else {
-        return Err(TrackingError::Unsupported(format!(
-            "logged model {}: artifact location {} is not a local folder",
-            model.model_id, meta.artifact_location
-        )));
-    };
-    for e in fs::read_dir(local_dir).map_err(|e| TrackingError::io(local_dir, e))? {
-        let e = e.map_err(|e| TrackingError::io(local_dir, e))?;
-        copy_tree_no_symlinks(&e.path(), &root.join(e.file_name()))?;
-    }
-    Ok(())
+    copy_tree_no_symlinks(local_dir, &store.logged_model_artifacts(&model.model_id)?)
 }
 
 pub(super) fn finalize_logged_model(
@@ -297,7 +217,7 @@ pub(super) fn finalize_logged_model(
     status: LoggedModelStatus,
 ) -> Result<(), TrackingError> {
     let dir = store.logged_model_dir(model_id)?;
-    let (mut meta, _) = store.read_logged_model(&dir)?;
+    let mut meta = LocalTracker::model_meta(&dir)?;
     meta.status = status.code();
     meta.last_updated_timestamp = now_ms();
     atomic_write(&dir.join(META), &yaml(&meta)?)
@@ -345,7 +265,7 @@ pub(super) fn search_logged_models(
     let mut out = Vec::new();
     for d in subdirs(&models)? {
         let dir = models.join(&d);
-        if check_model_id(&d).is_err() || !dir.join(META).is_file() {
+        if validate_model_id(&d).is_err() || !dir.join(META).is_file() {
             continue;
         }
         let (meta, lm) = store.read_logged_model(&dir)?;

@@ -54,15 +54,24 @@ impl LocalTracker {
 
     /// Fills in a run's latest metrics (one file per key, every point read) and inputs.
     pub(super) fn load_run_data(&self, dir: &Path, run: &mut Run) -> Result<(), TrackingError> {
+        run.metrics = self.latest_metrics(&dir.join("metrics"))?;
+        run.inputs = self.read_inputs(dir)?;
+        Ok(())
+    }
+
+    /// The latest point of each metric in a `metrics/` folder (a run's or a logged model's;
+    /// one file per key, every point read): MLflow's "latest", highest step, then timestamp.
+    pub(super) fn latest_metrics(
+        &self,
+        mdir: &Path,
+    ) -> Result<BTreeMap<String, Metric>, TrackingError> {
         let mut metrics = BTreeMap::new();
-        let mdir = dir.join("metrics");
         if mdir.is_dir() {
-            for key in crate::store::tracking::fsutil::list_files_rel(&mdir)? {
+            for key in crate::store::tracking::fsutil::list_files_rel(mdir)? {
                 if key.split('/').any(|s| s.starts_with('.')) {
                     continue;
                 }
                 let hist = self.read_history(&mdir.join(&key), &key)?;
-                // MLflow's "latest": highest step, then timestamp.
                 if let Some(m) = hist
                     .into_iter()
                     .max_by(|a, b| (a.step, a.timestamp).cmp(&(b.step, b.timestamp)))
@@ -71,9 +80,7 @@ impl LocalTracker {
                 }
             }
         }
-        run.metrics = metrics;
-        run.inputs = self.read_inputs(dir)?;
-        Ok(())
+        Ok(metrics)
     }
 
     pub(super) fn read_history(

@@ -11,7 +11,8 @@ use super::format::*;
 use super::{LocalTracker, META, MODELS, file_uri_to_path};
 use crate::store::tracking::fsutil::{atomic_write, atomic_write_in, copy_tree_no_symlinks};
 use crate::store::tracking::{
-    ModelVersion, TrackingError, now_ms, parse_runs_uri, safe_relative_path, validate_key,
+    ModelVersion, TrackingError, now_ms, parse_logged_model_uri, parse_runs_uri,
+    safe_relative_path, validate_key,
 };
 
 impl LocalTracker {
@@ -76,7 +77,7 @@ impl LocalTracker {
     /// Folder holding a version's artifacts (from its `models:/<model_id>`, `runs:/` or
     /// `file:` source).
     pub(super) fn version_source_dir(&self, mv: &ModelVersion) -> Result<PathBuf, TrackingError> {
-        if let Some(model_id) = logged_model_source(&mv.source) {
+        if let Some(model_id) = parse_logged_model_uri(&mv.source) {
             return self.logged_model_artifacts(model_id);
         }
         if let Some((run_id, path)) = parse_runs_uri(&mv.source) {
@@ -104,13 +105,6 @@ impl LocalTracker {
             )))
         }
     }
-}
-
-/// The model id of a `models:/<model_id>` source (a logged model, not `models:/name/version`).
-pub(super) fn logged_model_source(source: &str) -> Option<&str> {
-    source
-        .strip_prefix("models:/")
-        .filter(|id| id.starts_with("m-") && !id.contains('/'))
 }
 
 // The Tracker operations on the registry (the trait documents each); mod.rs dispatches to them.
@@ -290,7 +284,7 @@ pub(super) fn download_model_version(
         });
     }
     // A logged model's artifacts sit in a folder called `artifacts`: name the copy `model`.
-    let leaf = if logged_model_source(&mv.source).is_some() {
+    let leaf = if parse_logged_model_uri(&mv.source).is_some() {
         "model".into()
     } else {
         src.file_name()

@@ -164,9 +164,11 @@ pub(super) fn log_batch(
     batch: &Batch,
 ) -> Result<(), TrackingError> {
     let dir = store.run_dir(run_id)?;
-    if let Some(model_id) = &batch.model_id {
-        store.logged_model_dir(model_id)?;
-    }
+    let model_dir = batch
+        .model_id
+        .as_deref()
+        .map(|m| store.logged_model_dir(m))
+        .transpose()?;
     for (k, _) in &batch.params {
         validate_key("param", k)?;
     }
@@ -191,17 +193,38 @@ pub(super) fn log_batch(
     for (k, v) in &batch.tags {
         store.write_kv(&dir, "tags", k, v)?;
     }
+    append_metrics(&dir.join("metrics"), &batch.metrics, None)?;
+    // A logged model's lines also name the run that logged them (MLflow's fourth field).
+    if let Some(mdir) = model_dir {
+        append_metrics(&mdir.join("metrics"), &batch.metrics, Some(run_id))?;
+    }
+    Ok(())
+}
+
+/// Appends metric points to their histories in `mdir` (one file per key), as
+/// `<timestamp> <value> <step>[ <run_id>]` lines.
+pub(super) fn append_metrics(
+    mdir: &Path,
+    metrics: &[Metric],
+    run_id: Option<&str>,
+) -> Result<(), TrackingError> {
     let mut lines: BTreeMap<&str, String> = BTreeMap::new();
-    for m in &batch.metrics {
-        lines.entry(&m.key).or_default().push_str(&format!(
-            "{} {} {}\n",
+    for m in metrics {
+        let line = lines.entry(&m.key).or_default();
+        line.push_str(&format!(
+            "{} {} {}",
             m.timestamp,
             format_metric_value(m.value),
             m.step
         ));
+        if let Some(r) = run_id {
+            line.push(' ');
+            line.push_str(r);
+        }
+        line.push('\n');
     }
     for (k, text) in lines {
-        let p = dir.join("metrics").join(k);
+        let p = mdir.join(k);
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).map_err(|e| TrackingError::io(parent, e))?;
         }
@@ -213,9 +236,6 @@ pub(super) fn log_batch(
         // One write per key and batch: appends from other writers cannot interleave in it.
         f.write_all(text.as_bytes())
             .map_err(|e| TrackingError::io(&p, e))?;
-    }
-    if let Some(model_id) = &batch.model_id {
-        store.log_model_metrics(model_id, run_id, &batch.metrics)?;
     }
     Ok(())
 }

@@ -51,12 +51,7 @@ impl RestTracker {
         Ok(path.trim_end_matches('/').to_string())
     }
 
-    pub(super) fn put_artifact(
-        &self,
-        root: &str,
-        rel: &str,
-        file: &Path,
-    ) -> Result<(), TrackingError> {
+    fn put_artifact(&self, root: &str, rel: &str, file: &Path) -> Result<(), TrackingError> {
         let data = fs::read(file).map_err(|e| TrackingError::io(file, e))?;
         let path = format!(
             "/api/2.0/mlflow-artifacts/artifacts/{}/{}",
@@ -66,6 +61,32 @@ impl RestTracker {
         let ans = self.request("PUT", &path, &[], Body::Bytes(&data), None)?;
         if !(200..300).contains(&ans.status) {
             return Err(Self::api_error(&path, &ans));
+        }
+        Ok(())
+    }
+
+    /// Uploads every file under `local_dir` to `<root>/<sub>/...` (symbolic links refused).
+    pub(super) fn put_tree(
+        &self,
+        root: &str,
+        sub: &str,
+        local_dir: &Path,
+    ) -> Result<(), TrackingError> {
+        let meta = fs::symlink_metadata(local_dir).map_err(|e| TrackingError::io(local_dir, e))?;
+        if !meta.is_dir() {
+            return Err(TrackingError::UnsafePath {
+                path: local_dir.display().to_string(),
+                reason: "not a folder (symbolic links are refused)".into(),
+            });
+        }
+        for rel in list_files_rel(local_dir)? {
+            let dest = if sub.is_empty() {
+                rel.clone()
+            } else {
+                format!("{sub}/{rel}")
+            };
+            safe_relative_path(&dest)?;
+            self.put_artifact(root, &dest, &local_dir.join(&rel))?;
         }
         Ok(())
     }
@@ -146,25 +167,9 @@ pub(super) fn log_artifacts(
     local_dir: &Path,
     artifact_path: Option<&str>,
 ) -> Result<(), TrackingError> {
-    let meta = fs::symlink_metadata(local_dir).map_err(|e| TrackingError::io(local_dir, e))?;
-    if !meta.is_dir() {
-        return Err(TrackingError::UnsafePath {
-            path: local_dir.display().to_string(),
-            reason: "not a folder (symbolic links are refused)".into(),
-        });
-    }
     let sub = safe_relative_path(artifact_path.unwrap_or(""))?;
     let root = store.artifact_root(run_id)?;
-    for rel in list_files_rel(local_dir)? {
-        let dest = if sub.is_empty() {
-            rel.clone()
-        } else {
-            format!("{sub}/{rel}")
-        };
-        safe_relative_path(&dest)?;
-        store.put_artifact(&root, &dest, &local_dir.join(&rel))?;
-    }
-    Ok(())
+    store.put_tree(&root, &sub, local_dir)
 }
 
 pub(super) fn list_artifacts(
@@ -179,6 +184,13 @@ pub(super) fn list_artifacts(
         q.push(("path", rel.as_str()));
     }
     let v = store.call("GET", api, &q, None)?;
+    listed_children(api, &v, &rel)
+}
+
+/// The `files` of a listing of folder `rel` (the tracking API's and the logged-model API's
+/// share the shape). The server's paths become local paths: any that could escape, or that
+/// are not children of what was listed, are refused.
+fn listed_children(api: &str, v: &Value, rel: &str) -> Result<Vec<ArtifactEntry>, TrackingError> {
     let mut out = Vec::new();
     for f in v
         .get("files")
@@ -187,8 +199,6 @@ pub(super) fn list_artifacts(
         .flatten()
     {
         let p = as_string(f.get("path")).ok_or_else(|| bad(api, "file without path"))?;
-        // The server's paths become local paths: refuse any that could escape, or that
-        // are not children of what we listed.
         let p = safe_relative_path(&p)?;
         let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
         if p.is_empty() || parent != rel {
@@ -258,30 +268,14 @@ pub(super) fn download_logged_model(
             vec![("artifact_directory_path", dir.as_str())]
         };
         let v = store.call("GET", &api, &q, None)?;
-        for f in v
-            .get("files")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for e in listed_children(&api, &v, &dir)? {
             budget = budget
                 .checked_sub(1)
                 .ok_or_else(|| bad(&api, "too many artifacts"))?;
-            let p = as_string(f.get("path")).ok_or_else(|| bad(&api, "file without path"))?;
-            // The server's paths become local paths: refuse any that could escape, or that
-            // are not children of what we listed.
-            let p = safe_relative_path(&p)?;
-            let parent = p.rsplit_once('/').map(|x| x.0).unwrap_or("");
-            if p.is_empty() || parent != dir {
-                return Err(TrackingError::UnsafePath {
-                    path: p,
-                    reason: format!("listed under {dir:?} but not a child of it"),
-                });
-            }
-            if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
-                stack.push(p);
+            if e.is_dir {
+                stack.push(e.path);
             } else {
-                store.get_artifact_file(&root, &p, &dst.join(&p))?;
+                store.get_artifact_file(&root, &e.path, &dst.join(&e.path))?;
             }
         }
     }

@@ -3,33 +3,16 @@
 //! under the model's own root (`mlflow-artifacts:/<exp>/models/<id>/artifacts`), which the
 //! server picks. Apart from runs because a model has its own endpoints and lifecycle.
 
-use std::fs;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
 use super::RestTracker;
 use super::wire::*;
-use crate::store::tracking::fsutil::list_files_rel;
 use crate::store::tracking::{
-    LoggedModel, LoggedModelStatus, NewLoggedModel, TrackingError, safe_relative_path, system_tags,
-    validate_key,
+    LoggedModel, LoggedModelStatus, NewLoggedModel, TrackingError, system_tags, validate_key,
+    validate_model_id,
 };
-
-/// Model ids go into URL paths: `m-` and hex digits only.
-fn check_model_id(id: &str) -> Result<(), TrackingError> {
-    let ok = id.len() > 2
-        && id.len() <= 64
-        && id.starts_with("m-")
-        && id[2..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(())
-    } else {
-        Err(TrackingError::Invalid(format!(
-            "invalid logged model id {id:?}"
-        )))
-    }
-}
 
 fn model_of(api: &str, v: &Value) -> Result<LoggedModel, TrackingError> {
     parse_logged_model(api, v.get("model").ok_or_else(|| bad(api, "no model"))?)
@@ -66,23 +49,12 @@ pub(super) fn log_logged_model_artifacts(
     model: &LoggedModel,
     local_dir: &Path,
 ) -> Result<(), TrackingError> {
-    check_model_id(&model.model_id)?;
-    let meta = fs::symlink_metadata(local_dir).map_err(|e| TrackingError::io(local_dir, e))?;
-    if !meta.is_dir() {
-        return Err(TrackingError::UnsafePath {
-            path: local_dir.display().to_string(),
-            reason: "not a folder (symbolic links are refused)".into(),
-        });
-    }
+    validate_model_id(&model.model_id)?;
     let root = store.proxied_root(
         &format!("logged model {}", model.model_id),
         &model.artifact_uri,
     )?;
-    for rel in list_files_rel(local_dir)? {
-        safe_relative_path(&rel)?;
-        store.put_artifact(&root, &rel, &local_dir.join(&rel))?;
-    }
-    Ok(())
+    store.put_tree(&root, "", local_dir)
 }
 
 pub(super) fn finalize_logged_model(
@@ -90,7 +62,7 @@ pub(super) fn finalize_logged_model(
     model_id: &str,
     status: LoggedModelStatus,
 ) -> Result<(), TrackingError> {
-    check_model_id(model_id)?;
+    validate_model_id(model_id)?;
     store.call(
         "PATCH",
         &format!("logged-models/{model_id}"),
@@ -106,7 +78,7 @@ pub(super) fn log_outputs(
     model_id: &str,
     step: i64,
 ) -> Result<(), TrackingError> {
-    check_model_id(model_id)?;
+    validate_model_id(model_id)?;
     store.call(
         "POST",
         "runs/outputs",
@@ -120,7 +92,7 @@ pub(super) fn get_logged_model(
     store: &RestTracker,
     model_id: &str,
 ) -> Result<LoggedModel, TrackingError> {
-    check_model_id(model_id)?;
+    validate_model_id(model_id)?;
     let api = format!("logged-models/{model_id}");
     model_of(&api, &store.call("GET", &api, &[], None)?)
 }

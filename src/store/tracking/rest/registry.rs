@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::RestTracker;
 use super::artifacts;
 use super::wire::*;
-use crate::store::tracking::{ModelVersion, TrackingError, parse_runs_uri};
+use crate::store::tracking::{ModelVersion, TrackingError, parse_logged_model_uri, parse_runs_uri};
 
 // The Tracker operations on the registry (the trait documents each); mod.rs dispatches to them.
 
@@ -207,11 +207,7 @@ pub(super) fn download_model_version(
     dest_dir: &Path,
 ) -> Result<PathBuf, TrackingError> {
     let mv = get_model_version(store, name, version)?;
-    if let Some(model_id) = mv
-        .source
-        .strip_prefix("models:/")
-        .filter(|id| id.starts_with("m-") && !id.contains('/'))
-    {
+    if let Some(model_id) = parse_logged_model_uri(&mv.source) {
         let dst = dest_dir.join("model");
         artifacts::download_logged_model(store, model_id, &dst)?;
         return Ok(dst);

@@ -134,16 +134,10 @@ pub(super) fn parse_run(api: &str, v: &Value) -> Result<Run, TrackingError> {
     let run_id = as_string(info.get("run_id").or_else(|| info.get("run_uuid")))
         .ok_or_else(|| bad(api, "run without run_id"))?;
     let tags = kv_list(data.and_then(|d| d.get("tags")));
-    let mut metrics = BTreeMap::new();
-    for m in data
-        .and_then(|d| d.get("metrics"))
-        .and_then(Value::as_array)
+    let metrics = parse_metrics(api, data)?
         .into_iter()
-        .flatten()
-    {
-        let m = parse_metric(api, m)?;
-        metrics.insert(m.key.clone(), m);
-    }
+        .map(|m| (m.key.clone(), m))
+        .collect();
     let inputs = v
         .get("inputs")
         .and_then(|i| i.get("dataset_inputs"))
@@ -190,6 +184,16 @@ pub(super) fn parse_run(api: &str, v: &Value) -> Result<Run, TrackingError> {
     })
 }
 
+/// The `metrics` list of a run's or a logged model's `data`.
+fn parse_metrics(api: &str, data: Option<&Value>) -> Result<Vec<Metric>, TrackingError> {
+    data.and_then(|d| d.get("metrics"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| parse_metric(api, m))
+        .collect()
+}
+
 pub(super) fn parse_metric(api: &str, m: &Value) -> Result<Metric, TrackingError> {
     let key = as_string(m.get("key")).ok_or_else(|| bad(api, "metric without key"))?;
     let value = m
@@ -229,16 +233,10 @@ pub(super) fn parse_logged_model(api: &str, v: &Value) -> Result<LoggedModel, Tr
         .ok_or_else(|| bad(api, "logged model without info"))?;
     let data = v.get("data");
     let status = as_string(info.get("status"));
-    let mut metrics = BTreeMap::new();
-    for m in data
-        .and_then(|d| d.get("metrics"))
-        .and_then(Value::as_array)
+    let metrics = parse_metrics(api, data)?
         .into_iter()
-        .flatten()
-    {
-        let m = parse_metric(api, m)?;
-        metrics.insert(m.key, m.value);
-    }
+        .map(|m| (m.key, m.value))
+        .collect();
     Ok(LoggedModel {
         model_id: as_string(info.get("model_id"))
             .ok_or_else(|| bad(api, "logged model without model_id"))?,
