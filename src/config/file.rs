@@ -29,6 +29,9 @@ pub struct ConfigFile {
     pub sarimax: SarimaxFile,
     pub auto_arima: AutoArimaFile,
     pub lstm: LstmFile,
+    /// Forecast every segment and reconcile (absent: one total series, as always).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<crate::data::segments::SegmentsFile>,
 }
 
 impl Default for ConfigFile {
@@ -50,6 +53,7 @@ impl Default for ConfigFile {
             sarimax: SarimaxFile::default(),
             auto_arima: AutoArimaFile::default(),
             lstm: LstmFile::default(),
+            segments: None,
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Config {
     pub mlflow: MlflowConfig,
     /// The families' own sections (and the seed), which their grids are built from.
     pub models: ModelsConfig,
+    /// `segments:`: forecast every node of these levels and reconcile.
+    pub segments: Option<crate::data::segments::Segments>,
 }
 
 impl Config {
@@ -263,6 +265,10 @@ impl ConfigFile {
         }
 
         let mlflow = self.mlflow.check(&c, &base, env_tracking_uri)?;
+        let segments = match &self.segments {
+            Some(sf) => Some(sf.check(&c, &data, &families)?),
+            None => None,
+        };
         // Every driver a model may read: the data's and the event calendar's (as `drivers()`).
         let drivers = [data.exog.clone(), features.event_drivers()].concat();
         let models = ModelsConfig {
@@ -294,6 +300,7 @@ impl ConfigFile {
             families,
             mlflow,
             models,
+            segments,
         })
     }
 }

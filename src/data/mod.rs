@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod preprocess;
 mod read;
 pub mod sample;
+pub mod segments;
 
 pub use self::config::{DataConfig, Exog, FeatureConfig, FillMissing, FuturePolicy, SplitRatios};
 pub use self::daily::*;

@@ -42,6 +42,12 @@ pub struct SeriesSource<'a> {
 pub fn run_data_stages(src: &SeriesSource) -> Result<DataStages> {
     let t0 = Instant::now();
     let daily = data::load(src.path, src.data)?;
+    stages_from_daily(src, daily, t0)
+}
+
+/// The stages after the data stage, on a daily series made elsewhere (a segment's); `t0`
+/// is when its data stage began.
+pub fn stages_from_daily(src: &SeriesSource, daily: Daily, t0: Instant) -> Result<DataStages> {
     let t1 = Instant::now();
     let features = features::build(&daily, src.features, &src.data.target, src.path)?;
     let t2 = Instant::now();

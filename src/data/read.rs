@@ -243,17 +243,59 @@ pub(super) type DailySums = (Vec<NaiveDate>, Vec<Vec<f64>>, usize);
 pub(super) fn sum_by_day(
     path: &Path,
     cfg: &DataConfig,
-    mut rdr: RowReader,
+    rdr: RowReader,
     header: &[String],
 ) -> Result<DailySums, InputError> {
-    let index = |name: &str| {
-        header
-            .iter()
-            .position(|n| n == name)
-            .expect("read_header checked every needed column")
-    };
-    let date_i = index(&cfg.date_column);
-    let col_i: Vec<usize> = cfg.sum_columns.iter().map(|c| index(c)).collect();
+    let acc = accumulate(path, cfg, rdr, header, &[])?;
+    acc.finish(cfg).map_err(|m| input_err(path, m))
+}
+
+/// The daily sums of every segment: rows grouped by their values in `segment_columns`
+/// (each must be in the header and non-empty on every row) and then by day. Keys ascend.
+pub(super) fn sum_by_segment_day(
+    path: &Path,
+    cfg: &DataConfig,
+    rdr: RowReader,
+    header: &[String],
+    segment_columns: &[String],
+) -> Result<SegmentSums, InputError> {
+    let acc = accumulate(path, cfg, rdr, header, segment_columns)?;
+    acc.finish_segments(cfg, segment_columns)
+        .map_err(|m| input_err(path, m))
+}
+
+/// The observed days (ascending) and per summed column the daily sums of one segment.
+pub(super) type SegmentDays = (Vec<NaiveDate>, Vec<Vec<f64>>);
+
+/// Every segment's days by its key (the segment columns' values), and the rows read.
+pub(super) type SegmentSums = (BTreeMap<Vec<String>, SegmentDays>, usize);
+
+fn accumulate<'a>(
+    path: &Path,
+    cfg: &'a DataConfig,
+    mut rdr: RowReader,
+    header: &[String],
+    segment_columns: &[String],
+) -> Result<DayAccumulator<'a>, InputError> {
+    let index = |name: &str| header.iter().position(|n| n == name);
+    let date_i = index(&cfg.date_column).expect("read_header checked every needed column");
+    let col_i: Vec<usize> = cfg
+        .sum_columns
+        .iter()
+        .map(|c| index(c).expect("read_header checked every needed column"))
+        .collect();
+    let mut key_i = Vec::new();
+    for c in segment_columns {
+        key_i.push(index(c).ok_or_else(|| {
+            input_err(
+                path,
+                format!(
+                    "missing segment column `{c}` (named in `segments.levels`; the header has: {})",
+                    header.join(", ")
+                ),
+            )
+        })?);
+    }
     let mut acc = DayAccumulator {
         dates: DateColumn {
             format: &cfg.date_format,
@@ -262,6 +304,7 @@ pub(super) fn sum_by_day(
             bad: None,
         },
         problems: col_i.iter().map(|_| ColumnProblems::default()).collect(),
+        empty_key: vec![None; key_i.len()],
         days: BTreeMap::new(),
         values: vec![0.0; col_i.len()],
         rows: 0,
@@ -269,7 +312,7 @@ pub(super) fn sum_by_day(
     let mut rec = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut rec) {
-            Ok(true) => acc.push(&rec, date_i, &col_i),
+            Ok(true) => acc.push(&rec, date_i, &col_i, &key_i),
             Ok(false) => break,
             Err(e) => {
                 return Err(input_err(
@@ -279,14 +322,17 @@ pub(super) fn sum_by_day(
             }
         }
     }
-    acc.finish(cfg).map_err(|m| input_err(path, m))
+    Ok(acc)
 }
 
 /// The running state of [`sum_by_day`]: the checks of every column and the sums per day.
 struct DayAccumulator<'a> {
     dates: DateColumn<'a>,
     problems: Vec<ColumnProblems>,
-    days: BTreeMap<NaiveDate, Vec<KahanSum>>,
+    /// Per segment column, the first row whose value is empty.
+    empty_key: Vec<Option<usize>>,
+    /// Sums by (segment key, day); the key is empty for the single total series.
+    days: BTreeMap<(Vec<String>, NaiveDate), Vec<KahanSum>>,
     /// The current row's amounts.
     values: Vec<f64>,
     rows: usize,
@@ -295,11 +341,20 @@ struct DayAccumulator<'a> {
 impl DayAccumulator<'_> {
     /// Checks one row and adds its amounts to its day (a row with any problem adds nothing:
     /// the load fails anyway).
-    fn push(&mut self, rec: &csv::StringRecord, date_i: usize, col_i: &[usize]) {
+    fn push(&mut self, rec: &csv::StringRecord, date_i: usize, col_i: &[usize], key_i: &[usize]) {
         let i = self.rows;
         self.rows += 1;
         let date = self.dates.parse(i, rec.get(date_i).unwrap_or(""));
         let mut ok = date.is_some();
+        let mut key = Vec::with_capacity(key_i.len());
+        for (k, &j) in key_i.iter().enumerate() {
+            let v = rec.get(j).unwrap_or("").trim();
+            if v.is_empty() {
+                self.empty_key[k].get_or_insert(i);
+                ok = false;
+            }
+            key.push(v.to_string());
+        }
         for (k, &j) in col_i.iter().enumerate() {
             match self.problems[k].parse(i, rec.get(j)) {
                 Some(v) => self.values[k] = v,
@@ -310,7 +365,7 @@ impl DayAccumulator<'_> {
             let n = self.values.len();
             let sums = self
                 .days
-                .entry(d)
+                .entry((key, d))
                 .or_insert_with(|| vec![KahanSum::default(); n]);
             for (s, v) in sums.iter_mut().zip(&self.values) {
                 s.add(*v);
@@ -318,35 +373,68 @@ impl DayAccumulator<'_> {
         }
     }
 
-    /// The daily sums, or the first problem in the fixed order of [`sum_by_day`].
-    fn finish(self, cfg: &DataConfig) -> Result<DailySums, String> {
+    /// The first problem in the fixed order of [`sum_by_day`], if any.
+    fn problem(&self, cfg: &DataConfig, segment_columns: &[String]) -> Option<String> {
         if self.rows == 0 {
-            return Err("has a header but no data rows".into());
+            return Some("has a header but no data rows".into());
         }
         if let Some(m) = self.dates.message(&cfg.date_column) {
-            return Err(m);
+            return Some(m);
         }
         for (p, name) in self.problems.iter().zip(&cfg.sum_columns) {
             if let Some(m) = p.message(name) {
-                return Err(m);
+                return Some(m);
             }
         }
-        let observed: Vec<NaiveDate> = self.days.keys().copied().collect();
-        let mut sums = vec![Vec::with_capacity(self.days.len()); self.problems.len()];
-        for day in self.days.values() {
-            for (col, s) in sums.iter_mut().zip(day) {
-                col.push(s.sum);
-            }
-        }
-        for (v, name) in sums.iter().zip(&cfg.sum_columns) {
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(format!(
-                    "column `{name}`: the daily sum on day {} overflows to infinity; values are \
-                     absurdly large",
-                    i + 1
+        for (e, name) in self.empty_key.iter().zip(segment_columns) {
+            if let Some(i) = e {
+                return Some(format!(
+                    "row {}, column `{name}`: empty segment value",
+                    row_of(*i)
                 ));
             }
         }
-        Ok((observed, sums, self.rows))
+        None
+    }
+
+    /// The daily sums, or the first problem in the fixed order of [`sum_by_day`].
+    fn finish(self, cfg: &DataConfig) -> Result<DailySums, String> {
+        let rows = self.rows;
+        let mut segs = self.finish_segments(cfg, &[])?.0;
+        let (observed, sums) = segs.remove(&Vec::new()).expect("rows were read");
+        Ok((observed, sums, rows))
+    }
+
+    fn finish_segments(
+        self,
+        cfg: &DataConfig,
+        segment_columns: &[String],
+    ) -> Result<SegmentSums, String> {
+        if let Some(m) = self.problem(cfg, segment_columns) {
+            return Err(m);
+        }
+        let ncol = self.problems.len();
+        let mut out: BTreeMap<Vec<String>, SegmentDays> = BTreeMap::new();
+        for ((key, day), sums) in self.days {
+            let (dates, cols) = out
+                .entry(key)
+                .or_insert_with(|| (Vec::new(), vec![Vec::new(); ncol]));
+            dates.push(day);
+            for (col, s) in cols.iter_mut().zip(&sums) {
+                col.push(s.sum);
+            }
+        }
+        for (_, cols) in out.values() {
+            for (v, name) in cols.iter().zip(&cfg.sum_columns) {
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(format!(
+                        "column `{name}`: the daily sum on day {} overflows to infinity; values \
+                         are absurdly large",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        Ok((out, self.rows))
     }
 }

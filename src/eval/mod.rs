@@ -4,4 +4,5 @@
 pub mod backtest;
 pub mod calibration;
 pub mod exog;
+pub mod hierarchy;
 pub mod metrics;

@@ -48,6 +48,8 @@ mod proptest_loader;
 mod reconcile_golden;
 // One test per bug found while building adsales, named after the bug.
 mod regression;
+// segments: structure from config, zero days, bad segment config, a coherent segmented train.
+mod segments;
 // Same config and seed give identical leaderboards and bundles, whatever the thread count.
 mod reproducibility;
 // The SARIMAX engine beyond parity: failure modes, later origins, save/load, the grid.

@@ -14,6 +14,7 @@ mod combine;
 pub mod grid;
 pub mod report;
 pub mod runlog;
+pub mod segments;
 
 use std::time::Instant;
 
@@ -56,6 +57,14 @@ impl TrainArgs {
     pub fn execute(&self, g: super::Global) -> Result<()> {
         let cfg = super::load_config(&self.config, g)?;
         let opts = self.options(g);
+        if let Some(seg) = &cfg.segments {
+            let report = segments::run(&cfg, seg, &opts)?;
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                segments::summary(&report, &opts).as_bytes(),
+            )?;
+            return Ok(());
+        }
         let report = run(&cfg, &opts)?;
         std::io::Write::write_all(
             &mut std::io::stdout().lock(),
