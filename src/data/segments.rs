@@ -24,7 +24,8 @@ pub struct SegmentsFile {
     /// Column lists, one per level: `[]` is the total, `[platform]` one node per platform,
     /// `[platform, country]` one per pair present in the data.
     pub levels: Vec<Vec<String>>,
-    /// The families of every node's grid (default: the top-level `families` but `lstm`).
+    /// The families of every node's grid (default: the top-level `families` but `lstm`,
+    /// plus `intermittent`).
     #[serde(default)]
     pub families: Option<Vec<crate::models::Family>>,
     /// `auto` (chosen by validation) or one method name (as `adsales reconcile --method`).
@@ -110,11 +111,22 @@ impl SegmentsFile {
                 c.non_empty("segments.families", f)?;
                 f.clone()
             }
-            None => families
-                .iter()
-                .copied()
-                .filter(|f| *f != Family::Lstm)
-                .collect(),
+            None => {
+                let mut f: Vec<Family> = families
+                    .iter()
+                    .copied()
+                    .filter(|f| *f != Family::Lstm)
+                    .collect();
+                if !f.contains(&Family::Intermittent) {
+                    // Before the combination, which averages the others.
+                    let at = f
+                        .iter()
+                        .position(|x| *x == Family::Combination)
+                        .unwrap_or(f.len());
+                    f.insert(at, Family::Intermittent);
+                }
+                f
+            }
         };
         if fams.contains(&Family::Lstm) {
             return Err(c.err(

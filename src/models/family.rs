@@ -34,12 +34,14 @@ pub enum Family {
     Mstl,
     /// The mean of the other families' bests (`models::combination`).
     Combination,
+    /// Croston, SBA, TSB and ADIDA for series with many zero days (`models::intermittent`).
+    Intermittent,
     /// A family installed at run time under this id (see [`install`]).
     Installed(&'static str),
 }
 
 /// The built-in families and their ids, in the order `families:` lists them by default.
-pub const BUILT_IN: [(Family, &str); 7] = [
+pub const BUILT_IN: [(Family, &str); 8] = [
     (Family::SeasonalNaive, "seasonal_naive"),
     (Family::Arima, "arima"),
     (Family::Sarimax, "sarimax"),
@@ -47,6 +49,7 @@ pub const BUILT_IN: [(Family, &str); 7] = [
     (Family::Lstm, "lstm"),
     (Family::Mstl, "mstl"),
     (Family::Combination, "combination"),
+    (Family::Intermittent, "intermittent"),
 ];
 
 impl Family {
@@ -145,6 +148,7 @@ pub fn get(f: Family) -> Result<&'static dyn ModelFamily, ModelError> {
         Family::AutoArima => Ok(&super::auto_arima::family::FAMILY),
         Family::Mstl => Ok(&super::mstl::FAMILY),
         Family::Combination => Ok(&super::combination::FAMILY),
+        Family::Intermittent => Ok(&super::intermittent::FAMILY),
         Family::Lstm => installed(Family::Lstm.as_str()).ok_or(ModelError::NeedsLibtorch),
         Family::Installed(id) => installed(id).ok_or_else(|| {
             ModelError::BadInput(format!(

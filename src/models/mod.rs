@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod combination;
 pub mod ets;
 pub mod family;
+pub mod intermittent;
 pub mod mstl;
 pub mod naive;
 pub mod reconcile;

@@ -36,6 +36,8 @@ mod features_golden;
 mod promote;
 // MLflow 3 logged models on both backends: metrics, artifacts, outputs, registry.
 mod logged_models;
+// The intermittent family (Croston, SBA, TSB, ADIDA) against statsforecast.
+mod intermittent_parity;
 // Hostile input beyond bad_input: encodings and quoting that work, plan and data files refused.
 mod hostile;
 // No leakage: forecast-policy exog values after an origin never reach a model at that origin.
