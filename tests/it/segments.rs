@@ -268,3 +268,77 @@ fn segmented_train_reconciles_coherently_and_tracks_levels() {
     }
     assert!(r.params.contains_key("reconcile_method"));
 }
+
+/// The train run's metrics of a segmented train of `csv` (fast families).
+fn segmented_metrics(csv: &str) -> (std::collections::BTreeMap<String, f64>, String, String) {
+    let p = Project::new();
+    p.write("raw.csv", csv);
+    p.config("segments:\n  levels: [[], [platform], [platform, country]]\n  families: [seasonal_naive, mstl, intermittent]\n");
+    let o = p.train();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_t, runs) = p.runs("tags.`adsales.kind` = 'train'");
+    let m = runs[0]
+        .metrics
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value))
+        .collect();
+    // The tables without the seconds column (wall time).
+    let board = std::fs::read_to_string(p.path("artifacts/segments_leaderboard.csv")).unwrap();
+    let board: Vec<String> = board
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect();
+    let fc = std::fs::read_to_string(p.path("artifacts/segments_test_forecasts.csv")).unwrap();
+    (m, board.join("\n"), fc)
+}
+
+#[test]
+fn segmented_train_is_reproducible() {
+    let csv = panel_csv(150, &[40]);
+    let (m1, b1, f1) = segmented_metrics(&csv);
+    let (m2, b2, f2) = segmented_metrics(&csv);
+    assert_eq!(b1, b2);
+    assert_eq!(f1, f2);
+    let strip = |m: &std::collections::BTreeMap<String, f64>| {
+        m.iter()
+            .filter(|(k, _)| !k.contains("seconds") && !k.starts_with("time_"))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&m1), strip(&m2));
+}
+
+#[test]
+fn method_choice_and_calibration_read_nothing_after_validation() {
+    // 150 days, 30 warm-up rows: test is the last 18 days (132..150). Tripling one segment's
+    // revenue there changes every test figure but no validation score.
+    let csv = panel_csv(150, &[]);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let late: Vec<String> = (133..150)
+        .map(|i| (start + chrono::Duration::days(i)).to_string())
+        .collect();
+    let changed: String = csv
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if late.iter().any(|d| d == f[0]) && f[1] == "Google Ads" && f[4] == "UK" {
+                let mut g: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+                g[12] = format!("{:.2}", 3.0 * f[12].parse::<f64>().unwrap());
+                g.join(",") + "\n"
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let (a, _, _) = segmented_metrics(&csv);
+    let (b, _, _) = segmented_metrics(&changed);
+    let val: Vec<&String> = a
+        .keys()
+        .filter(|k| k.starts_with("reconcile_val_score_"))
+        .collect();
+    assert!(val.len() >= 4, "{val:?}");
+    for k in val {
+        assert_eq!(a[k], b[k], "{k} moved with test-period data");
+    }
+    assert_ne!(a["level_total_test_rmse"], b["level_total_test_rmse"]);
+}

@@ -256,14 +256,27 @@ fn simplicity(f: Family) -> u32 {
 
 /// Index of the lowest test RMSE; ties go to the simpler family.
 pub fn select_winner(families: &[FamilyResult]) -> Option<usize> {
+    select_by(families, |f| f.test.as_ref().map(|t| t.metrics.rmse))
+}
+
+/// The family with the lowest validation RMSE of its best point among those with a test
+/// evaluation, ties to the simpler: how a segment picks its base forecasts, so that the
+/// reconciliation chosen and calibrated on validation reads nothing of test.
+pub fn select_by_validation(families: &[FamilyResult]) -> Option<usize> {
+    select_by(families, |f| {
+        f.test.as_ref()?;
+        f.best_point()?.val.as_ref().map(|v| v.metrics.rmse)
+    })
+}
+
+fn select_by(
+    families: &[FamilyResult],
+    score: impl Fn(&FamilyResult) -> Option<f64>,
+) -> Option<usize> {
     families
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            f.test
-                .as_ref()
-                .map(|t| (i, t.metrics.rmse, simplicity(f.family)))
-        })
+        .filter_map(|(i, f)| score(f).map(|r| (i, r, simplicity(f.family))))
         .filter(|(_, r, _)| r.is_finite())
         .min_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)))
         .map(|(i, _, _)| i)

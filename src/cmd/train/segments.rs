@@ -1,6 +1,6 @@
 //! `adsales train` with `segments:` (issue 15): every node of the structure is one daily
 //! series trained by [`super::train_series`] (same protocol, same driver policies, the node's
-//! own drivers), then every origin of the validation and test backtests is reconciled, the
+//! own drivers; its base is the family best by validation), then every origin of the validation and test backtests is reconciled, the
 //! method chosen on validation, and the reconciled test forecasts' intervals calibrated on
 //! the reconciled validation errors (protocol §4.4), so nothing after validation chooses or
 //! calibrates anything.
@@ -238,7 +238,9 @@ fn train_and_reconcile(
     Ok(report)
 }
 
-/// Trains one node with the segment families; its winner is chosen as for one series.
+/// Trains one node with the segment families; its base forecasts are those of the family
+/// best by validation RMSE (not test, as one series' winner is: the reconciliation is chosen
+/// and calibrated on validation, and a base picked on test would carry test into that).
 fn train_node(
     cfg: &Config,
     node: &segments::Node,
@@ -249,7 +251,13 @@ fn train_node(
     let series = super::train_series(cfg, stages, false, &mut |_| Ok(()))
         .with_context(|| format!("segment `{}`", node.id))?;
     let mut families = series.families;
-    let w = families.swap_remove(series.winner);
+    let best = super::grid::select_by_validation(&families).ok_or_else(|| {
+        anyhow!(
+            "segment `{}`: no family has a validation and a test backtest",
+            node.id
+        )
+    })?;
+    let w = families.swap_remove(best);
     let p = w
         .best_point()
         .ok_or_else(|| anyhow!("segment `{}`: no best point", node.id))?;
