@@ -255,12 +255,7 @@ impl FittedForecaster for FittedIntermittent {
     }
 
     fn info(&self) -> FitInfo {
-        FitInfo {
-            converged: true,
-            iterations: 0,
-            message: "closed form".into(),
-            ..FitInfo::default()
-        }
+        FitInfo::closed_form()
     }
 
     fn save(&self, dir: &Path) -> Result<(), ModelError> {

@@ -112,6 +112,18 @@ pub struct FitInfo {
     pub model: Option<String>,
 }
 
+impl FitInfo {
+    /// A fit with no optimiser (the baselines, the intermittent recursions).
+    pub fn closed_form() -> FitInfo {
+        FitInfo {
+            converged: true,
+            iterations: 0,
+            message: "closed form".into(),
+            ..FitInfo::default()
+        }
+    }
+}
+
 /// A grid point: settings that can be fitted.
 pub trait Forecaster: Send + Sync {
     /// The family the point belongs to.
