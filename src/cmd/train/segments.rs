@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 use tracing::info;
 
 use super::TrainOptions;
@@ -137,12 +138,11 @@ fn train_and_reconcile(
     t0: Instant,
 ) -> Result<SegmentsReport> {
     let ncfg = node_config(cfg, seg);
-    let mut nodes = Vec::with_capacity(data.nodes.len());
+    let mut prepared = Vec::with_capacity(data.nodes.len());
     let mut split = None;
     for (node, daily) in data.nodes.iter().zip(data.dailies) {
-        let started = Instant::now();
         let zero_days = segments::zero_days(&daily);
-        let stages = pipeline::stages_from_daily(&ncfg.series(), daily, started)
+        let stages = pipeline::stages_from_daily(&ncfg.series(), daily, Instant::now())
             .with_context(|| format!("segment `{}`", node.id))?;
         let s = stages.prepared.split;
         if *split.get_or_insert(s) != s {
@@ -151,8 +151,17 @@ fn train_and_reconcile(
                 node.id
             ));
         }
-        nodes.push(train_node(&ncfg, node, &stages, zero_days, started)?);
+        prepared.push((node, stages, zero_days));
     }
+    // Nodes train side by side: one node's grid leaves cores idle between its fits (118% of
+    // two cores measured, one node at a time). Each node's result does not depend on the
+    // others or on the threads, and the results keep node order.
+    let nodes: Vec<NodeResult> = prepared
+        .par_iter()
+        .map(|(node, stages, zero_days)| {
+            train_node(&ncfg, node, stages, *zero_days, Instant::now())
+        })
+        .collect::<Result<_>>()?;
     let split = split.ok_or_else(|| anyhow!("segments: no node to train"))?;
     let st = &data.structure;
     let levels: Vec<Vec<usize>> = (0..seg.levels.len())
