@@ -150,17 +150,6 @@ impl SegmentsFile {
                         ),
                     )
                 })?;
-                if m.needs_fitted() {
-                    return Err(c.err(
-                        "segments.reconcile",
-                        format!(
-                            "`{name}` needs in-sample fitted values, which train does not \
-                             produce per segment yet; use bottom_up, top_down:*, \
-                             min_trace:ols or min_trace:wls_struct (or `adsales reconcile` \
-                             with --insample)"
-                        ),
-                    ));
-                }
                 ReconcileChoice::Fixed(m)
             }
         };

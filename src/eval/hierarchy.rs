@@ -8,13 +8,16 @@
 
 use nalgebra::DMatrix;
 
-use super::backtest::{Evaluation, OriginForecast};
+use super::backtest::{self, Evaluation, OriginForecast};
 use super::metrics::{Metrics, rmse};
+use crate::data::preprocess::Prepared;
 use crate::models::reconcile::{self, Insample, Method, Structure};
+use crate::models::{FittedForecaster, FutureInputs};
 
-/// The methods train tries when `segments.reconcile` is `auto`: those that need no fitted
-/// values, top-down ones only on strict hierarchies. Simplest first (ties keep the first).
-pub fn candidates(st: &Structure) -> Vec<Method> {
+/// The methods train tries when `segments.reconcile` is `auto`: top-down ones only on strict
+/// hierarchies, the residual-based MinTrace ones only `with_residuals`. Simplest first (ties
+/// keep the first).
+pub fn candidates(st: &Structure, with_residuals: bool) -> Vec<Method> {
     let mut out = vec![Method::BottomUp];
     if st.parents().is_some() {
         out.extend([
@@ -24,17 +27,28 @@ pub fn candidates(st: &Structure) -> Vec<Method> {
         ]);
     }
     out.extend([Method::Ols, Method::WlsStruct]);
+    if with_residuals {
+        out.extend([Method::WlsVar, Method::MintCov, Method::MintShrink]);
+    }
     out
+}
+
+/// In-sample one-step values and fitted values (nodes × days) from before the segment being
+/// reconciled: what the residual-based MinTrace methods estimate W from.
+pub struct Residuals<'a> {
+    pub y: &'a DMatrix<f64>,
+    pub fitted: &'a DMatrix<f64>,
 }
 
 /// Reconciles `evals` (one per node, in the structure's row order, all with the same origins
 /// and steps). `history` (nodes × T, real units, data before the segment only) feeds the
-/// methods that read in-sample actuals. Intervals are left at the point forecast: the caller
-/// calibrates them.
+/// top-down proportions, `residuals` the residual-based MinTrace methods. Intervals are left
+/// at the point forecast: the caller calibrates them.
 pub fn reconcile_evaluations(
     st: &Structure,
     evals: &[&Evaluation],
     history: &DMatrix<f64>,
+    residuals: Option<&Residuals>,
     method: Method,
 ) -> Result<Vec<Evaluation>, String> {
     let n = st.s.nrows();
@@ -49,9 +63,15 @@ pub fn reconcile_evaluations(
             e.forecasts.len()
         ));
     }
-    let insample = Insample {
-        y: history,
-        fitted: None,
+    let insample = match residuals {
+        Some(r) if method.needs_fitted() => Insample {
+            y: r.y,
+            fitted: Some(r.fitted),
+        },
+        _ => Insample {
+            y: history,
+            fitted: None,
+        },
     };
     let mut out: Vec<Vec<OriginForecast>> = vec![Vec::with_capacity(origins); n];
     for k in 0..origins {
@@ -86,6 +106,41 @@ pub fn reconcile_evaluations(
             forecasts,
         })
         .collect())
+}
+
+/// Days of in-sample one-step forecasts the residual-based methods estimate W from: eight
+/// weeks before the segment (fewer when the fitting rows are short).
+pub const RESIDUAL_DAYS: usize = 56;
+
+/// One-step forecasts of `model` for the `RESIDUAL_DAYS` days before row `end` (each from the
+/// data up to the day before, parameters fixed, drivers at their actual values as in-sample
+/// fitted values are), with the actuals: (actual, fitted), real units. `None` when the rows
+/// before are too few or the model fails there.
+pub fn one_step_insample(
+    model: &dyn FittedForecaster,
+    prep: &Prepared,
+    end: usize,
+    drivers: &[String],
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let days = RESIDUAL_DAYS.min(end.saturating_sub(28));
+    if days < 14 {
+        return None;
+    }
+    let cols: Vec<(&String, &[f64])> = drivers
+        .iter()
+        .filter_map(|d| prep.scaled.col(d).map(|c| (d, c)))
+        .collect();
+    let future = |o: usize| FutureInputs {
+        exog: cols
+            .iter()
+            .map(|(n, c)| ((*n).clone(), vec![c[(o + 1).min(c.len() - 1)]]))
+            .collect(),
+    };
+    let ev = backtest::evaluate(model, prep, end - days..end, 1, 0.95, &future, 1.0).ok()?;
+    let y = prep.real.target();
+    let fitted: Vec<f64> = ev.forecasts.iter().map(|f| f.mean[0]).collect();
+    let actual: Vec<f64> = ev.forecasts.iter().map(|f| y[f.origin + 1]).collect();
+    (fitted.len() == days && fitted.iter().all(|v| v.is_finite())).then_some((actual, fitted))
 }
 
 /// RMSE of the nodes `members` pooled over every (node, origin, step); `actual[i]` is node
@@ -200,14 +255,14 @@ mod tests {
         let refs: Vec<&Evaluation> = evals.iter().collect();
         let hist = DMatrix::from_element(3, 4, 1.0);
         assert!(incoherence(&st, &refs) > 0.1);
-        let rec = reconcile_evaluations(&st, &refs, &hist, Method::BottomUp).unwrap();
+        let rec = reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp).unwrap();
         assert_eq!(rec[0].forecasts[0].mean, vec![7.0, 8.5]);
         assert_eq!(rec[0].forecasts[1].mean, vec![8.0]);
         assert_eq!(rec[0].forecasts[1].origin, 1);
         let r: Vec<&Evaluation> = rec.iter().collect();
         assert_eq!(incoherence(&st, &r), 0.0);
         // OLS on Total = A + B: b = (S'S)⁻¹S'ŷ = (5, 4), by hand, so the total is 9.
-        let ols = reconcile_evaluations(&st, &refs, &hist, Method::Ols).unwrap();
+        let ols = reconcile_evaluations(&st, &refs, &hist, None, Method::Ols).unwrap();
         assert!((ols[0].forecasts[0].mean[0] - 9.0).abs() < 1e-12);
         assert!((ols[1].forecasts[0].mean[0] - 5.0).abs() < 1e-12);
         assert!((ols[2].forecasts[0].mean[0] - 4.0).abs() < 1e-12);
@@ -238,6 +293,6 @@ mod tests {
         ];
         let refs: Vec<&Evaluation> = evals.iter().collect();
         let hist = DMatrix::from_element(3, 2, 1.0);
-        assert!(reconcile_evaluations(&st, &refs, &hist, Method::BottomUp).is_err());
+        assert!(reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp).is_err());
     }
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::TrainOptions;
 use crate::config::Config;
@@ -38,6 +38,33 @@ pub struct NodeResult {
     pub actual: Vec<f64>,
     pub zero_days: usize,
     pub seconds: f64,
+    /// One-step in-sample (actual, fitted) before validation (the train fit) and before test
+    /// (the train + val refit), for the residual-based MinTrace methods.
+    pub insample_val: Option<Insample>,
+    pub insample_test: Option<Insample>,
+}
+
+/// One node's in-sample (actual, fitted) one-step values.
+pub type Insample = (Vec<f64>, Vec<f64>);
+
+/// The nodes' in-sample (actual, fitted) matrices, when every node has them over the same days.
+fn residual_matrices(
+    nodes: &[NodeResult],
+    pick: fn(&NodeResult) -> &Option<Insample>,
+) -> Option<(DMatrix<f64>, DMatrix<f64>)> {
+    let all: Vec<&Insample> = nodes
+        .iter()
+        .map(|n| pick(n).as_ref())
+        .collect::<Option<_>>()?;
+    let t = all.first()?.0.len();
+    if all.iter().any(|a| a.0.len() != t) {
+        return None;
+    }
+    let n = all.len();
+    Some((
+        DMatrix::from_fn(n, t, |i, j| all[i].0[j]),
+        DMatrix::from_fn(n, t, |i, j| all[i].1[j]),
+    ))
 }
 
 /// One level's test figures.
@@ -173,19 +200,44 @@ fn train_and_reconcile(
     // Choose on validation (histories up to the validation start only).
     let val_base: Vec<&Evaluation> = nodes.iter().map(|n| &n.val).collect();
     let hist_val = history(split.train_end);
+    let res_val = residual_matrices(&nodes, |n| &n.insample_val);
+    let res_test = residual_matrices(&nodes, |n| &n.insample_test);
+    let rv = res_val
+        .as_ref()
+        .map(|(y, fitted)| hierarchy::Residuals { y, fitted });
+    let rt = res_test
+        .as_ref()
+        .map(|(y, fitted)| hierarchy::Residuals { y, fitted });
+    let with_residuals = rv.is_some() && rt.is_some();
     let methods = match seg.reconcile {
-        ReconcileChoice::Auto => hierarchy::candidates(st),
+        ReconcileChoice::Auto => hierarchy::candidates(st, with_residuals),
+        ReconcileChoice::Fixed(m) if m.needs_fitted() && !with_residuals => {
+            return Err(anyhow!(
+                "segments: {} needs every node's in-sample one-step forecasts, and some node's \
+                 model could not give them (too few days, or its family has no train fit)",
+                method_name(m)
+            ));
+        }
         ReconcileChoice::Fixed(m) => vec![m],
     };
+    let auto = seg.reconcile == ReconcileChoice::Auto;
     let mut tried = Vec::new();
     let mut best: Option<(Method, f64, Vec<Evaluation>)> = None;
     for m in methods {
-        let rec = hierarchy::reconcile_evaluations(st, &val_base, &hist_val, m).map_err(|e| {
-            anyhow!(
-                "segments: reconciling validation with {}: {e}",
-                method_name(m)
-            )
-        })?;
+        let rec = match hierarchy::reconcile_evaluations(st, &val_base, &hist_val, rv.as_ref(), m) {
+            Ok(r) => r,
+            // A method that cannot run here (a singular covariance) is left out of the choice.
+            Err(e) if auto => {
+                warn!(method = method_name(m), "reconciliation left out: {e}");
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "segments: reconciling validation with {}: {e}",
+                    method_name(m)
+                ));
+            }
+        };
         let refs: Vec<&Evaluation> = rec.iter().collect();
         let score = hierarchy::relative_score(&val_base, &refs, &actual, &levels);
         info!(
@@ -197,13 +249,18 @@ fn train_and_reconcile(
             best = Some((m, score, rec));
         }
     }
-    let (method, _, val_rec) = best.expect("at least one method");
+    let (method, _, val_rec) = best.expect("bottom_up always reconciles");
 
     // Test: reconcile with the chosen method, intervals calibrated on validation.
     let test_base: Vec<&Evaluation> = nodes.iter().map(|n| &n.test).collect();
-    let mut test_rec =
-        hierarchy::reconcile_evaluations(st, &test_base, &history(split.val_end), method)
-            .map_err(|e| anyhow!("segments: reconciling test: {e}"))?;
+    let mut test_rec = hierarchy::reconcile_evaluations(
+        st,
+        &test_base,
+        &history(split.val_end),
+        rt.as_ref(),
+        method,
+    )
+    .map_err(|e| anyhow!("segments: reconciling test: {e}"))?;
     for (i, ev) in test_rec.iter_mut().enumerate() {
         let cal = calibration::from_evaluation(&val_rec[i], actual[i]);
         let scale = seasonal_naive_mae(&actual[i][..split.val_end], WEEK);
@@ -275,8 +332,18 @@ fn train_node(
         .clone()
         .ok_or_else(|| anyhow!("segment `{}`: winner has no validation backtest", node.id))?;
     let spec = p.spec.clone();
+    let s = stages.prepared.split;
+    let insample_val = p
+        .fitted
+        .as_deref()
+        .and_then(|m| hierarchy::one_step_insample(m, &stages.prepared, s.train_end, &p.drivers));
+    let insample_test = w
+        .test_model
+        .as_deref()
+        .and_then(|m| hierarchy::one_step_insample(m, &stages.prepared, s.val_end, &p.drivers));
     let test = w
         .test
+        .clone()
         .ok_or_else(|| anyhow!("segment `{}`: winner has no test backtest", node.id))?;
     info!(segment = %node.id, family = w.family.as_str(), %spec, test_rmse = test.metrics.rmse, "segment trained");
     Ok(NodeResult {
@@ -289,6 +356,8 @@ fn train_node(
         actual: stages.prepared.real.target().to_vec(),
         zero_days,
         seconds: started.elapsed().as_secs_f64(),
+        insample_val,
+        insample_test,
     })
 }
 
