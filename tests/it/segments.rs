@@ -345,3 +345,29 @@ fn method_choice_and_calibration_read_nothing_after_validation() {
     }
     assert_ne!(a["level_total_test_rmse"], b["level_total_test_rmse"]);
 }
+
+#[test]
+fn grouped_levels_train_without_top_down_and_add_up() {
+    let p = Project::new();
+    p.write("raw.csv", &panel_csv(150, &[]));
+    p.config("segments:\n  levels: [[], [platform], [country]]\n  families: [seasonal_naive, mstl, intermittent]\n");
+    let o = p.train();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.contains("top_down"), "top-down tried on a grouped structure:\n{out}");
+    assert!(out.contains("country"), "{out}");
+    let rec = reconciled(&p.path("artifacts/segments_test_forecasts.csv"));
+    let mut checked = 0;
+    for ((id, o, h), v) in &rec {
+        let sum = |ids: &[&str]| ids.iter().map(|k| rec[&(k.to_string(), *o, *h)]).sum::<f64>();
+        let kids: &[&str] = match id.as_str() {
+            "UK" => &["Google Ads/UK", "TikTok Ads/UK"],
+            "Google Ads" => &["Google Ads/UK", "Google Ads/USA"],
+            "total" => &["UK", "USA"],
+            _ => continue,
+        };
+        assert!((v - sum(kids)).abs() <= 1e-9 * v.abs(), "{id} at {o}+{h}");
+        checked += 1;
+    }
+    assert!(checked > 30, "{checked}");
+}

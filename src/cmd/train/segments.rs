@@ -333,9 +333,15 @@ fn train_node(
         .ok_or_else(|| anyhow!("segment `{}`: winner has no validation backtest", node.id))?;
     let spec = p.spec.clone();
     let s = stages.prepared.split;
+    let combined = (w.family == crate::models::Family::Combination)
+        .then(|| combination_train_fit(&mut families, p))
+        .flatten();
     let insample_val = p
         .fitted
         .as_deref()
+        .or(combined
+            .as_ref()
+            .map(|c| c as &dyn crate::models::FittedForecaster))
         .and_then(|m| hierarchy::one_step_insample(m, &stages.prepared, s.train_end, &p.drivers));
     let insample_test = w
         .test_model
@@ -359,6 +365,29 @@ fn train_node(
         insample_val,
         insample_test,
     })
+}
+
+/// The combination `p` (a point of the combination family) as fitted on train: the mean of
+/// its members' train fits (the family keeps only their train + val refits). `None` when a
+/// member's train fit is missing.
+fn combination_train_fit(
+    families: &mut [super::grid::FamilyResult],
+    p: &super::grid::PointResult,
+) -> Option<crate::models::combination::Combination> {
+    use crate::models::combination::{Combination, Member};
+    let names = p.params.iter().find(|(k, _)| k == "members")?.1.clone();
+    let mut members = Vec::new();
+    for name in names.split(',') {
+        let f = families.iter_mut().find(|f| f.family.as_str() == name)?;
+        let b = f.best?;
+        let point = &mut f.points[b];
+        members.push(Member {
+            family: f.family,
+            spec: point.spec.clone(),
+            model: std::sync::Arc::from(point.fitted.take()?),
+        });
+    }
+    Some(Combination { members })
 }
 
 /// `segments_leaderboard.csv` (one row per node), `segments_levels.csv` (one per level) and
