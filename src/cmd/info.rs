@@ -78,6 +78,46 @@ pub struct TrainRunInfo {
     pub start_time: Option<String>,
     pub winner: Option<String>,
     pub leaderboard: Vec<FamilyRow>,
+    /// A segmented train's levels (`segments:`), from its run's params and metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentsInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegmentsInfo {
+    pub nodes: Option<String>,
+    pub method: Option<String>,
+    pub levels: Vec<LevelRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LevelRow {
+    pub level: String,
+    pub base_test_rmse: Option<f64>,
+    pub test_rmse: Option<f64>,
+    pub test_coverage: Option<f64>,
+}
+
+/// The levels of a segmented train run (`segments_level_names` and its `level_*` metrics).
+fn segments_info(r: &crate::store::tracking::Run) -> Option<SegmentsInfo> {
+    let names = r.params.get("segments_level_names")?;
+    let levels = names
+        .split(" | ")
+        .map(|name| {
+            let key = name.replace(' ', "");
+            LevelRow {
+                level: name.to_string(),
+                base_test_rmse: r.metric(&format!("level_{key}_base_test_rmse")),
+                test_rmse: r.metric(&format!("level_{key}_test_rmse")),
+                test_coverage: r.metric(&format!("level_{key}_test_coverage")),
+            }
+        })
+        .collect();
+    Some(SegmentsInfo {
+        nodes: r.params.get("segments_nodes").cloned(),
+        method: r.params.get("reconcile_method").cloned(),
+        levels,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -215,6 +255,7 @@ fn tracking_info(cfg: &Config, tracking: &mut TrackingInfo) -> Result<()> {
                 start_time: latest.info.start_time.and_then(ms_to_string),
                 winner: latest.params.get("winner_spec").cloned(),
                 leaderboard: board,
+                segments: segments_info(latest),
             });
         }
         tracking.experiment_id = Some(exp);
@@ -345,6 +386,30 @@ fn push_latest_train(s: &mut String, l: &TrainRunInfo) {
         l.status,
         l.start_time.as_deref().unwrap_or("?")
     ));
+    if let Some(sg) = &l.segments {
+        s.push_str(&format!(
+            "  segments: {} nodes, reconciled by {} (not registered: segmented models are not \
+             registered yet)\n",
+            sg.nodes.as_deref().unwrap_or("?"),
+            sg.method.as_deref().unwrap_or("?")
+        ));
+        s.push_str(&format!(
+            "  {:<28} {:>15} {:>17} {:>7}\n",
+            "level", "base test RMSE", "reconciled RMSE", "cover%"
+        ));
+        for r in &sg.levels {
+            s.push_str(&format!(
+                "  {:<28} {:>15} {:>17} {:>7}\n",
+                r.level,
+                opt(r.base_test_rmse),
+                opt(r.test_rmse),
+                r.test_coverage
+                    .map(|x| format!("{:.1}", 100.0 * x))
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        return;
+    }
     // The spec column as wide as its longest entry (SARIMAX specs with exog run long).
     let w = l
         .leaderboard

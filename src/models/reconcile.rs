@@ -429,7 +429,8 @@ fn min_trace_p(st: &Structure, w: &DMatrix<f64>) -> Result<DMatrix<f64>, String>
     if smin.is_nan() || smin <= 1e-12 * smax {
         return Err(
             "min_trace is ill-conditioned here (UᵀWU is singular: with mint_cov, fewer in-sample \
-             days than aggregates + 1); use more history or another method"
+             days than aggregates + 1; with wls_var or mint_cov, a node whose in-sample \
+             residuals are all zero); use more history or another method"
                 .into(),
         );
     }

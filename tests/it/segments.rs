@@ -354,12 +354,19 @@ fn grouped_levels_train_without_top_down_and_add_up() {
     let o = p.train();
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!out.contains("top_down"), "top-down tried on a grouped structure:\n{out}");
+    assert!(
+        !out.contains("top_down"),
+        "top-down tried on a grouped structure:\n{out}"
+    );
     assert!(out.contains("country"), "{out}");
     let rec = reconciled(&p.path("artifacts/segments_test_forecasts.csv"));
     let mut checked = 0;
     for ((id, o, h), v) in &rec {
-        let sum = |ids: &[&str]| ids.iter().map(|k| rec[&(k.to_string(), *o, *h)]).sum::<f64>();
+        let sum = |ids: &[&str]| {
+            ids.iter()
+                .map(|k| rec[&(k.to_string(), *o, *h)])
+                .sum::<f64>()
+        };
         let kids: &[&str] = match id.as_str() {
             "UK" => &["Google Ads/UK", "TikTok Ads/UK"],
             "Google Ads" => &["Google Ads/UK", "Google Ads/USA"],

@@ -470,6 +470,14 @@ fn summary_batch(r: &SegmentsReport, seg: &Segments) -> Batch {
         .param("segments_levels", format!("{:?}", seg.levels))
         .param("segments_nodes", r.nodes.len().to_string())
         .param("reconcile_method", method_name(r.method))
+        .param(
+            "segments_level_names",
+            r.levels
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" | "),
+        )
         .metric("segments_seconds", r.seconds, 0);
     for l in &r.levels {
         let key = l.name.replace(' ', "");
