@@ -31,6 +31,9 @@ pub struct SegmentsFile {
     /// `auto` (chosen by validation) or one method name (as `adsales reconcile --method`).
     #[serde(default)]
     pub reconcile: Option<String>,
+    /// Reconciled forecasts never below zero (revenue cannot be negative).
+    #[serde(default)]
+    pub nonnegative: bool,
 }
 
 /// How the reconciliation method is chosen.
@@ -50,6 +53,8 @@ pub struct Segments {
     pub bottom: Vec<String>,
     pub families: Vec<crate::models::Family>,
     pub reconcile: ReconcileChoice,
+    /// Negative base forecasts count as zero, and MinTrace is solved with bottoms ≥ 0.
+    pub nonnegative: bool,
 }
 
 impl SegmentsFile {
@@ -158,6 +163,7 @@ impl SegmentsFile {
             bottom: bottom.clone(),
             families: fams,
             reconcile,
+            nonnegative: self.nonnegative,
         })
     }
 }

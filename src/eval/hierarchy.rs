@@ -50,6 +50,7 @@ pub fn reconcile_evaluations(
     history: &DMatrix<f64>,
     residuals: Option<&Residuals>,
     method: Method,
+    nonnegative: bool,
 ) -> Result<Vec<Evaluation>, String> {
     let n = st.s.nrows();
     if evals.len() != n {
@@ -77,7 +78,12 @@ pub fn reconcile_evaluations(
     for k in 0..origins {
         let first = &evals[0].forecasts[k];
         let steps = first.mean.len();
-        let y_hat = DMatrix::from_fn(n, steps, |i, h| evals[i].forecasts[k].mean[h]);
+        let mut y_hat = DMatrix::from_fn(n, steps, |i, h| evals[i].forecasts[k].mean[h]);
+        if nonnegative {
+            // As hierarchicalforecast's non-negative MinTrace: negative bases count as zero
+            // (for every method here, so bottom-up and top-down stay non-negative too).
+            y_hat.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
         if let Some(e) = evals
             .iter()
             .find(|e| e.forecasts[k].origin != first.origin || e.forecasts[k].mean.len() != steps)
@@ -87,7 +93,18 @@ pub fn reconcile_evaluations(
                 first.origin, e.forecasts[k].origin
             ));
         }
-        let rec = reconcile::reconcile(st, &y_hat, Some(&insample), method)?;
+        let is_min_trace = !matches!(
+            method,
+            Method::BottomUp
+                | Method::ForecastProportions
+                | Method::AverageProportions
+                | Method::ProportionAverages
+        );
+        let rec = if nonnegative && is_min_trace {
+            reconcile::reconcile_nonnegative(st, &y_hat, Some(&insample), method)?
+        } else {
+            reconcile::reconcile(st, &y_hat, Some(&insample), method)?
+        };
         for (i, node) in out.iter_mut().enumerate() {
             let mean: Vec<f64> = (0..steps).map(|h| rec[(i, h)]).collect();
             node.push(OriginForecast {
@@ -255,17 +272,33 @@ mod tests {
         let refs: Vec<&Evaluation> = evals.iter().collect();
         let hist = DMatrix::from_element(3, 4, 1.0);
         assert!(incoherence(&st, &refs) > 0.1);
-        let rec = reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp).unwrap();
+        let rec = reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp, false).unwrap();
         assert_eq!(rec[0].forecasts[0].mean, vec![7.0, 8.5]);
         assert_eq!(rec[0].forecasts[1].mean, vec![8.0]);
         assert_eq!(rec[0].forecasts[1].origin, 1);
         let r: Vec<&Evaluation> = rec.iter().collect();
         assert_eq!(incoherence(&st, &r), 0.0);
         // OLS on Total = A + B: b = (S'S)⁻¹S'ŷ = (5, 4), by hand, so the total is 9.
-        let ols = reconcile_evaluations(&st, &refs, &hist, None, Method::Ols).unwrap();
+        let ols = reconcile_evaluations(&st, &refs, &hist, None, Method::Ols, false).unwrap();
         assert!((ols[0].forecasts[0].mean[0] - 9.0).abs() < 1e-12);
         assert!((ols[1].forecasts[0].mean[0] - 5.0).abs() < 1e-12);
         assert!((ols[2].forecasts[0].mean[0] - 4.0).abs() < 1e-12);
+        // Non-negative: B's base −3 counts as zero; OLS's bottoms are then (5, 1) by hand
+        // (b = (S'S)⁻¹S'ŷ with ŷ = (7, 4, 0)), all ≥ 0 and still coherent.
+        let neg = [
+            ev(&[(0, vec![7.0])]),
+            ev(&[(0, vec![4.0])]),
+            ev(&[(0, vec![-3.0])]),
+        ];
+        let nrefs: Vec<&Evaluation> = neg.iter().collect();
+        let h2 = DMatrix::from_element(3, 4, 1.0);
+        let nn = reconcile_evaluations(&st, &nrefs, &h2, None, Method::Ols, true).unwrap();
+        let got: Vec<f64> = nn.iter().map(|e| e.forecasts[0].mean[0]).collect();
+        for (g, w) in got.iter().zip([6.0, 5.0, 1.0]) {
+            assert!((g - w).abs() < 1e-9, "{got:?}");
+        }
+        let bu = reconcile_evaluations(&st, &nrefs, &h2, None, Method::BottomUp, true).unwrap();
+        assert_eq!(bu[0].forecasts[0].mean, vec![4.0]);
     }
 
     #[test]
@@ -293,6 +326,6 @@ mod tests {
         ];
         let refs: Vec<&Evaluation> = evals.iter().collect();
         let hist = DMatrix::from_element(3, 2, 1.0);
-        assert!(reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp).is_err());
+        assert!(reconcile_evaluations(&st, &refs, &hist, None, Method::BottomUp, false).is_err());
     }
 }

@@ -378,3 +378,43 @@ fn grouped_levels_train_without_top_down_and_add_up() {
     }
     assert!(checked > 30, "{checked}");
 }
+
+/// `panel_csv` with TikTok Ads/UK's revenue falling to nothing by day 130 (a base model that
+/// follows the trend forecasts below zero there).
+fn falling_panel() -> String {
+    panel_csv(150, &[])
+        .lines()
+        .enumerate()
+        .map(|(k, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            if k > 0 && f[1] == "TikTok Ads" && f[4] == "UK" {
+                let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").unwrap();
+                let i = (d - chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()).num_days();
+                let keep = (1.0 - i as f64 / 130.0).max(0.0);
+                let mut g: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+                g[12] = format!("{:.2}", keep * f[12].parse::<f64>().unwrap());
+                g.join(",") + "\n"
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn nonnegative_reconciliation_keeps_every_forecast_at_or_above_zero() {
+    let min_reconciled = |extra: &str| {
+        let p = Project::new();
+        p.write("raw.csv", &falling_panel());
+        p.config(&format!(
+            "segments:\n  levels: [[], [platform], [platform, country]]\n  families: [mstl]\n  reconcile: min_trace:ols\n{extra}"
+        ));
+        let o = p.train();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rec = reconciled(&p.path("artifacts/segments_test_forecasts.csv"));
+        rec.values().copied().fold(f64::INFINITY, f64::min)
+    };
+    // Without the constraint the falling segment goes below zero; with it nothing does.
+    assert!(min_reconciled("") < 0.0);
+    assert!(min_reconciled("  nonnegative: true\n") >= -1e-9);
+}

@@ -224,7 +224,14 @@ fn train_and_reconcile(
     let mut tried = Vec::new();
     let mut best: Option<(Method, f64, Vec<Evaluation>)> = None;
     for m in methods {
-        let rec = match hierarchy::reconcile_evaluations(st, &val_base, &hist_val, rv.as_ref(), m) {
+        let rec = match hierarchy::reconcile_evaluations(
+            st,
+            &val_base,
+            &hist_val,
+            rv.as_ref(),
+            m,
+            seg.nonnegative,
+        ) {
             Ok(r) => r,
             // A method that cannot run here (a singular covariance) is left out of the choice.
             Err(e) if auto => {
@@ -259,6 +266,7 @@ fn train_and_reconcile(
         &history(split.val_end),
         rt.as_ref(),
         method,
+        seg.nonnegative,
     )
     .map_err(|e| anyhow!("segments: reconciling test: {e}"))?;
     for (i, ev) in test_rec.iter_mut().enumerate() {
