@@ -29,6 +29,18 @@ pub struct OriginForecast {
     pub upper: Vec<f64>,
 }
 
+impl OriginForecast {
+    /// Point forecasts whose interval is the point itself (until it is calibrated).
+    pub fn point(origin: usize, mean: Vec<f64>) -> OriginForecast {
+        OriginForecast {
+            origin,
+            lower: mean.clone(),
+            upper: mean.clone(),
+            mean,
+        }
+    }
+}
+
 /// The result of a rolling-origin evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -36,6 +48,17 @@ pub struct Evaluation {
     /// RMSE of step h (index h−1) over every origin that has it inside the segment.
     pub step_rmse: Vec<f64>,
     pub forecasts: Vec<OriginForecast>,
+}
+
+impl Evaluation {
+    /// Forecasts not scored yet (metrics empty): a reconciled backtest before calibration.
+    pub fn unscored(forecasts: Vec<OriginForecast>) -> Evaluation {
+        Evaluation {
+            metrics: Metrics::compute(&[], &[], &[], &[], 1.0, 0.95),
+            step_rmse: Vec::new(),
+            forecasts,
+        }
+    }
 }
 
 /// Runs the rolling-origin evaluation of `model` over `segment` of `prep`.

@@ -73,19 +73,12 @@ mod tests {
     use crate::eval::backtest::OriginForecast;
 
     fn eval(origins: &[(usize, Vec<f64>)]) -> Evaluation {
-        Evaluation {
-            metrics: Metrics::compute(&[], &[], &[], &[], 1.0, 0.9),
-            step_rmse: Vec::new(),
-            forecasts: origins
+        Evaluation::unscored(
+            origins
                 .iter()
-                .map(|(o, m)| OriginForecast {
-                    origin: *o,
-                    mean: m.clone(),
-                    lower: m.clone(),
-                    upper: m.clone(),
-                })
+                .map(|(o, m)| OriginForecast::point(*o, m.clone()))
                 .collect(),
-        }
+        )
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use nalgebra::DMatrix;
 
 use super::backtest::{self, Evaluation, OriginForecast};
-use super::metrics::{Metrics, rmse};
+use super::metrics::rmse;
 use crate::data::preprocess::Prepared;
 use crate::models::reconcile::{self, Insample, Method, Structure};
 use crate::models::{FittedForecaster, FutureInputs};
@@ -107,22 +107,10 @@ pub fn reconcile_evaluations(
         };
         for (i, node) in out.iter_mut().enumerate() {
             let mean: Vec<f64> = (0..steps).map(|h| rec[(i, h)]).collect();
-            node.push(OriginForecast {
-                origin: first.origin,
-                lower: mean.clone(),
-                upper: mean.clone(),
-                mean,
-            });
+            node.push(OriginForecast::point(first.origin, mean));
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|forecasts| Evaluation {
-            metrics: Metrics::compute(&[], &[], &[], &[], 1.0, 0.95),
-            step_rmse: Vec::new(),
-            forecasts,
-        })
-        .collect())
+    Ok(out.into_iter().map(Evaluation::unscored).collect())
 }
 
 /// Days of in-sample one-step forecasts the residual-based methods estimate W from: eight
@@ -240,19 +228,12 @@ mod tests {
     use super::*;
 
     fn ev(origins: &[(usize, Vec<f64>)]) -> Evaluation {
-        Evaluation {
-            metrics: Metrics::compute(&[], &[], &[], &[], 1.0, 0.9),
-            step_rmse: Vec::new(),
-            forecasts: origins
+        Evaluation::unscored(
+            origins
                 .iter()
-                .map(|(o, m)| OriginForecast {
-                    origin: *o,
-                    mean: m.clone(),
-                    lower: m.clone(),
-                    upper: m.clone(),
-                })
+                .map(|(o, m)| OriginForecast::point(*o, m.clone()))
                 .collect(),
-        }
+        )
     }
 
     /// Total = A + B: the toy case of shared/design/hierarchy.md, one level down.
