@@ -44,9 +44,12 @@ impl Default for ConfigFile {
             data: DataFile::default(),
             features: FeaturesFile::default(),
             split: SplitFile::default(),
+            // Every built-in family but `intermittent`, which is for segment series (it joins
+            // their grids by default) and would change what a plain train runs.
             families: crate::models::family::BUILT_IN
                 .iter()
                 .map(|(f, _)| *f)
+                .filter(|f| *f != Family::Intermittent)
                 .collect(),
             mlflow: MlflowFile::default(),
             arima: ArimaFile::default(),

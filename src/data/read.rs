@@ -424,13 +424,18 @@ impl DayAccumulator<'_> {
                 col.push(s.sum);
             }
         }
-        for (_, cols) in out.values() {
+        for (key, (dates, cols)) in &out {
             for (v, name) in cols.iter().zip(&cfg.sum_columns) {
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    let seg = if key.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" of segment `{}`", key.join("/"))
+                    };
                     return Err(format!(
-                        "column `{name}`: the daily sum on day {} overflows to infinity; values \
+                        "column `{name}`: the daily sum{seg} on {} overflows to infinity; values \
                          are absurdly large",
-                        i + 1
+                        dates[i]
                     ));
                 }
             }

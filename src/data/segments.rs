@@ -253,12 +253,15 @@ pub fn load(
             members.push(bs);
         }
     }
-    let ids: HashSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
-    if ids.len() != nodes.len() {
+    let mut ids: HashSet<&str> = HashSet::new();
+    if let Some(dup) = nodes.iter().find(|n| !ids.insert(n.id.as_str())) {
         return Err(input_err(
             path,
-            "two segments get the same id (values joined with `/`); a segment value contains \
-             `/` or two levels share values",
+            format!(
+                "two segments get the id `{}` (values joined with `/`): a segment value contains \
+                 `/`, or two levels share values",
+                dup.id
+            ),
         ));
     }
     let nb = bottom_keys.len();

@@ -19,7 +19,7 @@ use crate::models::{FittedForecaster, FutureInputs};
 /// keep the first).
 pub fn candidates(st: &Structure, with_residuals: bool) -> Vec<Method> {
     let mut out = vec![Method::BottomUp];
-    if st.parents().is_some() {
+    if top_down_fits(st) {
         out.extend([
             Method::ForecastProportions,
             Method::AverageProportions,
@@ -31,6 +31,15 @@ pub fn candidates(st: &Structure, with_residuals: bool) -> Vec<Method> {
         out.extend([Method::WlsVar, Method::MintCov, Method::MintShrink]);
     }
     out
+}
+
+/// Whether top-down reconciliation applies: a strict hierarchy with one root (the total) that
+/// every bottom series is under; several roots (levels without `[]`) would split one root's
+/// forecast over every bottom series.
+pub fn top_down_fits(st: &Structure) -> bool {
+    st.parents()
+        .is_some_and(|p| p.iter().filter(|x| x.is_none()).count() == 1)
+        && st.s.row(0).iter().all(|v| *v == 1.0)
 }
 
 /// In-sample one-step values and fitted values (nodes × days) from before the segment being
@@ -209,13 +218,19 @@ pub fn incoherence(st: &Structure, evals: &[&Evaluation]) -> f64 {
     let mut worst = 0.0f64;
     for k in 0..evals[0].forecasts.len() {
         for h in 0..evals[0].forecasts[k].mean.len() {
+            // MinTrace rounds each node at the scale of the largest forecast it mixes in, so a
+            // near-zero aggregate is judged against a thousandth of the largest node.
+            let top = evals
+                .iter()
+                .map(|e| e.forecasts[k].mean[h].abs())
+                .fold(0.0f64, f64::max);
             for i in 0..n - m {
                 let sum: f64 = (0..m)
                     .filter(|&j| st.s[(i, j)] != 0.0)
                     .map(|j| evals[n - m + j].forecasts[k].mean[h])
                     .sum();
                 let v = evals[i].forecasts[k].mean[h];
-                let gap = (v - sum).abs() / v.abs().max(sum.abs()).max(1e-300);
+                let gap = (v - sum).abs() / v.abs().max(sum.abs()).max(1e-3 * top).max(1e-300);
                 worst = worst.max(if v == sum { 0.0 } else { gap });
             }
         }

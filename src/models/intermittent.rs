@@ -204,8 +204,9 @@ impl Forecaster for Intermittent {
             let k = if intervals.is_empty() {
                 1
             } else {
+                // Halves to even, as numpy's round (a mean interval of 2.5 aggregates by 2).
                 (intervals.iter().sum::<f64>() / intervals.len() as f64)
-                    .round()
+                    .round_ties_even()
                     .max(1.0) as usize
             };
             let buckets = aggregate(y, zero, k);
@@ -326,5 +327,29 @@ mod tests {
         assert!((0.1..=0.3).contains(&a));
         // Two buckets: the SSE does not depend on α, so the search stops at the middle.
         assert_eq!(optimal_alpha(&[12.5, 0.0]), 0.2);
+        // Mean interval 2.5 rounds to 2 (numpy's halves to even), as statsforecast's ADIDA:
+        // buckets [1, 1] after dropping the oldest day, so the rate is 1 / 2.
+        let y = [0.0, 1.0, 0.0, 0.0, 1.0];
+        let frame = crate::data::Frame {
+            dates: (0..5)
+                .map(|i| chrono::NaiveDate::from_ymd_opt(2024, 1, 1 + i).unwrap())
+                .collect(),
+            names: vec!["y".into()],
+            cols: vec![y.to_vec()],
+            target: "y".into(),
+        };
+        let fit = Intermittent {
+            method: Method::Adida,
+        }
+        .fit(&FitData {
+            frame: &frame,
+            train_end: 5,
+            val_end: None,
+        })
+        .unwrap();
+        let f = fit
+            .forecast(&frame, &FutureInputs::default(), 1, 0.95)
+            .unwrap();
+        assert!((f.mean[0] - 0.5).abs() < 1e-12, "{:?}", f.mean);
     }
 }

@@ -170,6 +170,11 @@ fn bad_segment_config_is_refused_naming_the_key() {
         "  levels: [[], [platform], [country]]\n  reconcile: top_down:forecast_proportions\n",
         &["segments.reconcile", "strict hierarchy"],
     );
+    // Strict, but no total: each platform would be split over every bottom series.
+    expect_config_error(
+        "  levels: [[platform], [platform, country]]\n  reconcile: top_down:average_proportions\n",
+        &["segments.reconcile", "under one total"],
+    );
     // A column the data file does not have: the file and the column are named.
     expect_config_error(
         "  levels: [[region]]\n",

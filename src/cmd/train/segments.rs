@@ -130,11 +130,12 @@ pub fn run(cfg: &Config, seg: &Segments, opts: &TrainOptions) -> Result<Segments
             m,
             Method::ForecastProportions | Method::AverageProportions | Method::ProportionAverages
         )
-        && data.structure.parents().is_none()
+        && !hierarchy::top_down_fits(&data.structure)
     {
         return Err(crate::util::error::InputError::new(format!(
-            "config file {}: key `segments.reconcile`: {} needs a strict hierarchy; these \
-             levels are grouped (a node has two parents); use bottom_up or min_trace:*",
+            "config file {}: key `segments.reconcile`: {} needs a strict hierarchy under one \
+             total (levels starting with []); these levels are grouped (a node has two \
+             parents) or have no total; use bottom_up or min_trace:*",
             cfg.source.display(),
             method_name(m)
         ))
@@ -213,8 +214,10 @@ fn train_and_reconcile(
         ReconcileChoice::Auto => hierarchy::candidates(st, with_residuals),
         ReconcileChoice::Fixed(m) if m.needs_fitted() && !with_residuals => {
             return Err(anyhow!(
-                "segments: {} needs every node's in-sample one-step forecasts, and some node's \
-                 model could not give them (too few days, or its family has no train fit)",
+                "config file {}: key `segments.reconcile`: {} needs every node's in-sample \
+                 one-step forecasts, and some node's model could not give them (fewer than 42 \
+                 days before validation, or its family has no train fit); use another method",
+                cfg.source.display(),
                 method_name(m)
             ));
         }
@@ -222,7 +225,7 @@ fn train_and_reconcile(
     };
     let auto = seg.reconcile == ReconcileChoice::Auto;
     let mut tried = Vec::new();
-    let mut best: Option<(Method, f64, Vec<Evaluation>)> = None;
+    let mut scored: Vec<(Method, f64, Vec<Evaluation>)> = Vec::new();
     for m in methods {
         let rec = match hierarchy::reconcile_evaluations(
             st,
@@ -240,7 +243,9 @@ fn train_and_reconcile(
             }
             Err(e) => {
                 return Err(anyhow!(
-                    "segments: reconciling validation with {}: {e}",
+                    "config file {}: key `segments.reconcile`: {} cannot reconcile the \
+                     validation forecasts here: {e}",
+                    cfg.source.display(),
                     method_name(m)
                 ));
             }
@@ -252,23 +257,46 @@ fn train_and_reconcile(
             score, "reconciliation on validation"
         );
         tried.push((m, score));
-        if best.as_ref().is_none_or(|b| score < b.1) {
-            best = Some((m, score, rec));
+        scored.push((m, score, rec));
+    }
+    // Best first; stable, so equal scores keep the simpler method.
+    scored.sort_by(|a, b| a.1.total_cmp(&b.1));
+
+    // Test: the best method on validation reconciles test, its intervals calibrated on
+    // validation. Its W is estimated again from the train + val refits, which can be singular
+    // where validation's was not: then the next best method on validation is used.
+    let test_base: Vec<&Evaluation> = nodes.iter().map(|n| &n.test).collect();
+    let hist_test = history(split.val_end);
+    let mut chosen = None;
+    for (m, _, val_rec) in scored {
+        match hierarchy::reconcile_evaluations(
+            st,
+            &test_base,
+            &hist_test,
+            rt.as_ref(),
+            m,
+            seg.nonnegative,
+        ) {
+            Ok(t) => {
+                chosen = Some((m, val_rec, t));
+                break;
+            }
+            Err(e) if auto => {
+                warn!(
+                    method = method_name(m),
+                    "best on validation but cannot reconcile test, next method: {e}"
+                )
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "segments: reconciling test with {}: {e}",
+                    method_name(m)
+                ));
+            }
         }
     }
-    let (method, _, val_rec) = best.expect("bottom_up always reconciles");
-
-    // Test: reconcile with the chosen method, intervals calibrated on validation.
-    let test_base: Vec<&Evaluation> = nodes.iter().map(|n| &n.test).collect();
-    let mut test_rec = hierarchy::reconcile_evaluations(
-        st,
-        &test_base,
-        &history(split.val_end),
-        rt.as_ref(),
-        method,
-        seg.nonnegative,
-    )
-    .map_err(|e| anyhow!("segments: reconciling test: {e}"))?;
+    let (method, val_rec, mut test_rec) =
+        chosen.ok_or_else(|| anyhow!("segments: no reconciliation method could run"))?;
     for (i, ev) in test_rec.iter_mut().enumerate() {
         let cal = calibration::from_evaluation(&val_rec[i], actual[i]);
         let scale = seasonal_naive_mae(&actual[i][..split.val_end], WEEK);
