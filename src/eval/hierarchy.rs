@@ -102,13 +102,7 @@ pub fn reconcile_evaluations(
                 first.origin, e.forecasts[k].origin
             ));
         }
-        let is_min_trace = !matches!(
-            method,
-            Method::BottomUp
-                | Method::ForecastProportions
-                | Method::AverageProportions
-                | Method::ProportionAverages
-        );
+        let is_min_trace = method != Method::BottomUp && !method.top_down();
         let rec = if nonnegative && is_min_trace {
             reconcile::reconcile_nonnegative(st, &y_hat, Some(&insample), method)?
         } else {

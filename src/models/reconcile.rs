@@ -71,7 +71,8 @@ impl Method {
     pub fn needs_fitted(self) -> bool {
         matches!(self, Method::WlsVar | Method::MintCov | Method::MintShrink)
     }
-    fn top_down(self) -> bool {
+    /// One of the three top-down methods.
+    pub fn top_down(self) -> bool {
         matches!(
             self,
             Method::ForecastProportions | Method::AverageProportions | Method::ProportionAverages

@@ -126,10 +126,7 @@ pub fn run(cfg: &Config, seg: &Segments, opts: &TrainOptions) -> Result<Segments
         "segments built"
     );
     if let ReconcileChoice::Fixed(m) = seg.reconcile
-        && matches!(
-            m,
-            Method::ForecastProportions | Method::AverageProportions | Method::ProportionAverages
-        )
+        && m.top_down()
         && !hierarchy::top_down_fits(&data.structure)
     {
         return Err(crate::util::error::InputError::new(format!(
@@ -224,7 +221,6 @@ fn train_and_reconcile(
         ReconcileChoice::Fixed(m) => vec![m],
     };
     let auto = seg.reconcile == ReconcileChoice::Auto;
-    let mut tried = Vec::new();
     let mut scored: Vec<(Method, f64, Vec<Evaluation>)> = Vec::new();
     for m in methods {
         let rec = match hierarchy::reconcile_evaluations(
@@ -256,10 +252,11 @@ fn train_and_reconcile(
             method = method_name(m),
             score, "reconciliation on validation"
         );
-        tried.push((m, score));
         scored.push((m, score, rec));
     }
-    // Best first; stable, so equal scores keep the simpler method.
+    // Every score in the order tried (for the report), then best first; stable, so equal
+    // scores keep the simpler method.
+    let tried: Vec<(Method, f64)> = scored.iter().map(|(m, s, _)| (*m, *s)).collect();
     scored.sort_by(|a, b| a.1.total_cmp(&b.1));
 
     // Test: the best method on validation reconciles test, its intervals calibrated on
